@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Emu's front door.
+#   ./run.sh            the demo
+#   ./run.sh build      emulator at out/emu, guests at out/guests, firmware at out/firmware
+#   ./run.sh test       every test (unit, conformance, end-to-end)
+#   ./run.sh bench      the benchmarks (BenchmarkDotNet and the macro harness)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+OUT="$ROOT/out"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+say() { echo "run.sh: $*" >&2; }
+die() { echo "run.sh: error: $*" >&2; exit 1; }
+
+# Installs the Debian packages whose probe fails, quietly, in one apt-get call.
+ensure_packages() {
+    local missing=() probe pkg
+    while [ $# -gt 0 ]; do
+        probe=$1 pkg=$2; shift 2
+        eval "$probe" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ "$(id -u)" -eq 0 ] || die "missing packages ${missing[*]}; run as root or install them with apt-get"
+    say "installing ${missing[*]} (apt-get)"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/tmp/emu-apt.log 2>&1; then
+        apt-get update -qq >>/tmp/emu-apt.log 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >>/tmp/emu-apt.log 2>&1 \
+            || die "apt-get install ${missing[*]} failed; see /tmp/emu-apt.log"
+    fi
+}
+
+ensure_build_tools() {
+    command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (dotnet) is not on PATH; install .NET 10"
+    ensure_packages "command -v nasm" nasm
+}
+
+ensure_test_tools() {
+    ensure_packages \
+        "command -v Xvfb" xvfb \
+        "ldconfig -p | grep -q libSDL2-2.0.so.0" libsdl2-2.0-0 \
+        "command -v xwd" x11-apps
+}
+
+ensure_bench_tools() {
+    ensure_packages "command -v qemu-system-i386" qemu-system-x86
+}
+
+build_guests() {
+    mkdir -p "$OUT/guests" "$OUT/firmware"
+    local src name
+    for src in guests/*.asm; do
+        [ -e "$src" ] || continue
+        name=$(basename "$src" .asm)
+        case "$name" in
+            *.img) ;;
+        esac
+        # A guest whose first line says "; image" is a raw disk image; the rest are multiboot ELF32 files.
+        if head -n 1 "$src" | grep -q '; image'; then
+            nasm -f bin -I guests/ -o "$OUT/guests/$name.img" "$src"
+        else
+            nasm -f bin -I guests/ -o "$OUT/guests/$name.elf" "$src"
+        fi
+    done
+    for src in firmware/*.asm; do
+        [ -e "$src" ] || continue
+        nasm -f bin -I firmware/ -o "$OUT/firmware/$(basename "$src" .asm).bin" "$src"
+    done
+}
+
+build() {
+    ensure_build_tools
+    say "building guests and firmware (nasm)"
+    build_guests
+    say "building Emu (dotnet build -c Release)"
+    dotnet build Emu.sln -c Release -nologo -v quiet -clp:ErrorsOnly >/tmp/emu-build.log 2>&1 \
+        || { cat /tmp/emu-build.log >&2; die "dotnet build failed"; }
+    rm -rf "$OUT/bin"
+    mkdir -p "$OUT/bin"
+    cp -r src/Emu/bin/Release/net10.0/. "$OUT/bin/"
+    cat > "$OUT/emu" <<'WRAP'
+#!/bin/sh
+exec "$(dirname "$0")/bin/emu" "$@"
+WRAP
+    chmod +x "$OUT/emu"
+}
+
+run_tests() {
+    ensure_test_tools
+    build
+    local p failed=0
+    for p in tests/Emu.UnitTests tests/Emu.ConformanceTests tests/Emu.EndToEndTests; do
+        say "testing $(basename "$p")"
+        dotnet test "$p" -c Release --no-build -nologo -v quiet -- RunConfiguration.TreatNoTestsAsError=false || failed=1
+    done
+    [ $failed -eq 0 ] || die "some tests failed"
+    say "all tests passed"
+}
+
+demo() {
+    build
+    exec "$ROOT/benchmarks/demo.sh" "$@"
+}
+
+bench() {
+    ensure_bench_tools
+    build
+    exec "$ROOT/benchmarks/bench.sh" "$@"
+}
+
+cmd=${1:-demo}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    build) build ;;
+    test) run_tests ;;
+    bench) bench "$@" ;;
+    demo) demo "$@" ;;
+    *) die "unknown command '$cmd' (use: build, test, bench, demo)" ;;
+esac

@@ -1,0 +1,127 @@
+using System.Runtime.CompilerServices;
+
+namespace Emu.Machine.Memory;
+
+/// <summary>
+/// A block of guest RAM (QEMU RAMBlock): an idstr such as "pc.ram", page-aligned host memory and its
+/// <see cref="DirtyLog"/>. Offsets are bytes from the start of the block; page indices count 4 KiB pages.
+/// </summary>
+public sealed unsafe class RamBlock : IDisposable
+{
+    public const int PageShift = 12;
+    public const int PageSize = 1 << PageShift;
+
+    private byte* _host;
+
+    public RamBlock(string idStr, ulong sizeBytes)
+    {
+        if (string.IsNullOrEmpty(idStr) || idStr.Length > 255)
+        {
+            throw new ArgumentException($"memory: RAMBlock idstr '{idStr}' must be 1 to 255 characters", nameof(idStr));
+        }
+
+        if (sizeBytes == 0 || (sizeBytes & (PageSize - 1)) != 0)
+        {
+            throw new ArgumentException($"memory: RAMBlock '{idStr}' size 0x{sizeBytes:x} is not a positive multiple of 4 KiB", nameof(sizeBytes));
+        }
+
+        IdStr = idStr;
+        SizeBytes = sizeBytes;
+        PageCount = checked((int)(sizeBytes >> PageShift));
+        _host = HostMemory.Allocate(sizeBytes);
+        DirtyLog = new DirtyLog(PageCount);
+    }
+
+    /// <summary>QEMU's idstr: the name the migration stream uses for this block.</summary>
+    public string IdStr { get; }
+
+    public ulong SizeBytes { get; }
+
+    public int PageCount { get; }
+
+    public DirtyLog DirtyLog { get; }
+
+    /// <summary>
+    /// Postcopy destination only: the pages that have arrived. Null when every page is present (the normal
+    /// case); while set, an access to a page whose bit is clear must go through <see cref="PageFaultHandler"/>.
+    /// </summary>
+    public ReceivedBitmap? Received { get; set; }
+
+    /// <summary>Called by an accessor that hit a page not yet received; returns once the page is placed.</summary>
+    public IPageFaultHandler? PageFaultHandler { get; set; }
+
+    /// <summary>The host address of the first byte: for the CPU's TLB and for bulk copies.</summary>
+    public byte* HostPointer
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _host;
+    }
+
+    public Span<byte> Page(int pageIndex)
+    {
+        if ((uint)pageIndex >= (uint)PageCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pageIndex), $"memory: page {pageIndex} is past '{IdStr}' ({PageCount} pages)");
+        }
+
+        return new Span<byte>(_host + ((ulong)pageIndex << PageShift), PageSize);
+    }
+
+    public Span<byte> Slice(ulong offset, int length)
+    {
+        if (offset > SizeBytes || (ulong)length > SizeBytes - offset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"memory: range 0x{offset:x}+0x{length:x} is outside '{IdStr}' (0x{SizeBytes:x} bytes)");
+        }
+
+        return new Span<byte>(_host + offset, length);
+    }
+
+    /// <summary>
+    /// Waits until the page is present (postcopy). Cheap when no postcopy is running: one null check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void EnsurePresent(int pageIndex)
+    {
+        ReceivedBitmap? r = Received;
+        if (r != null && !r.IsReceived(pageIndex))
+        {
+            WaitForPage(pageIndex);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WaitForPage(int pageIndex)
+    {
+        IPageFaultHandler handler = PageFaultHandler
+            ?? throw new InvalidOperationException($"memory: page {pageIndex} of '{IdStr}' is not received and no fault handler is set");
+        handler.WaitForPage(this, pageIndex);
+    }
+
+    /// <summary>Writes bytes from a device or loader: copies, then marks the pages dirty.</summary>
+    public void Write(ulong offset, ReadOnlySpan<byte> data)
+    {
+        data.CopyTo(Slice(offset, data.Length));
+        DirtyLog.MarkRangeDirty(offset, (ulong)data.Length);
+    }
+
+    /// <summary>Drops the content of pages so they read as zero (postcopy discard, zero-page placement).</summary>
+    public void DiscardPages(int firstPage, int count)
+    {
+        if (firstPage < 0 || count < 0 || firstPage + count > PageCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(firstPage), $"memory: discard of pages {firstPage}+{count} outside '{IdStr}'");
+        }
+
+        HostMemory.Discard(_host + ((ulong)firstPage << PageShift), (ulong)count << PageShift);
+    }
+
+    public void Dispose()
+    {
+        if (_host != null)
+        {
+            HostMemory.Free(_host, SizeBytes);
+            _host = null;
+        }
+    }
+}

@@ -57,14 +57,14 @@ build_guests() {
         esac
         # A guest whose first line says "; image" is a raw disk image; the rest are multiboot ELF32 files.
         if head -n 1 "$src" | grep -q '; image'; then
-            nasm -f bin -I guests/ -o "$OUT/guests/$name.img" "$src"
+            nasm -f bin -I guests/include/ -o "$OUT/guests/$name.img" "$src"
         else
-            nasm -f bin -I guests/ -o "$OUT/guests/$name.elf" "$src"
+            nasm -f bin -I guests/include/ -o "$OUT/guests/$name.elf" "$src"
         fi
     done
     for src in firmware/*.asm; do
         [ -e "$src" ] || continue
-        nasm -f bin -I firmware/ -o "$OUT/firmware/$(basename "$src" .asm).bin" "$src"
+        nasm -f bin -I firmware/include/ -I firmware/ -o "$OUT/firmware/$(basename "$src" .asm).bin" "$src"
     done
 }
 

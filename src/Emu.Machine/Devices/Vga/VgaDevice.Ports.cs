@@ -68,7 +68,8 @@ public sealed partial class VgaDevice
         switch (port)
         {
             case 0x3C0:
-                return _arFlipFlop == 0 ? _arIndex : (byte)0;
+                // The index register reads back whatever the flip-flop says (real VGA; QEMU returns 0 in data state).
+                return _arIndex;
             case 0x3C1:
                 int ai = _arIndex & 0x1F;
                 return ai < ArCount ? _ar[ai] : (byte)0;

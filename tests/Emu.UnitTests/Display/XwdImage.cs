@@ -43,6 +43,7 @@ public static class XwdImage
             throw new InvalidDataException($"xwd: {width}x{height} image at 0x{dataStart:x} runs past the end (0x{xwd.Length:x})");
         }
 
+        // Xvfb at depth 24 answers with 32 or with packed 24 bits per pixel; rows are padded to bytes_per_line.
         int bytesPerPixel = bitsPerPixel / 8;
         var frame = new FrameBuffer(width, height);
         for (int y = 0; y < height; y++)

@@ -8,7 +8,7 @@ namespace Emu.Display.Sdl;
 /// </summary>
 internal static unsafe partial class Sdl2
 {
-    private const string Library = "libSDL2-2.0.so.0";
+    internal const string Library = "libSDL2-2.0.so.0";
 
     public const uint InitVideo = 0x00000020;
     public const int WindowPosUndefined = 0x1FFF0000;

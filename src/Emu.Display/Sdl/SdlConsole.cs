@@ -13,8 +13,8 @@ namespace Emu.Display.Sdl;
 /// </remarks>
 public sealed unsafe class SdlConsole : IDisposable
 {
-    private const int TickMs = 20;
-    private const int TitleRefreshMs = 250;
+    internal const int TickMs = 20;
+    internal const int TitleRefreshMs = 250;
 
     private static readonly ILogger Log = Serilog.Log.ForContext<SdlConsole>();
 

@@ -15,8 +15,8 @@ namespace Emu.UnitTests.Display;
 /// </remarks>
 public static class XwdImage
 {
-    private const int HeaderWords = 25;
-    private const int ZPixmap = 2;
+    internal const int HeaderWords = 25;
+    internal const int ZPixmap = 2;
 
     public static FrameBuffer Read(byte[] xwd)
     {

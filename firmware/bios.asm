@@ -8,7 +8,7 @@
 ; Written for Emu; no other BIOS's source was used.
 
 bits 16
-cpu 386
+cpu 686
 org 0
 
 ROM_SEG  equ 0xF000
@@ -97,6 +97,7 @@ post:
     mov ax, EBDA_SEG
     mov es, ax
     call memory_detect
+    call apic_virtual_wire
     call pic_init
     call pit_init
     call kbc_init

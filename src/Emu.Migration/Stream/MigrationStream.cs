@@ -215,7 +215,7 @@ public sealed partial class MigrationStream : IStateWriter, IStateReader, IDispo
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
         {
-            Fail($"stream: write failed at offset 0x{Position:x}: {e.Message}", e);
+            Fail($"stream: write failed at offset 0x{_base:x}: {e.Message}", e);
         }
 
         _base += _pos;

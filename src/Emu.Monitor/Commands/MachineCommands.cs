@@ -12,7 +12,7 @@ namespace Emu.Monitor.Commands;
 public sealed class MachineCommands
 {
     /// <summary>pmemsave copies through a buffer of this many bytes.</summary>
-    private const int PmemsaveChunkBytes = 1 << 20;
+    internal const int PmemsaveChunkBytes = 1 << 20;
 
     private readonly QmpCommandTable _table;
     private readonly IMigratableMachine _machine;

@@ -11,8 +11,8 @@ namespace Emu.Monitor.Server;
 /// </summary>
 internal sealed class QmpDispatcher(QmpCommandTable commands)
 {
-    private const string CapabilitiesCommand = "qmp_capabilities";
-    private const string OobCapability = "oob";
+    internal const string CapabilitiesCommand = "qmp_capabilities";
+    internal const string OobCapability = "oob";
 
     private static readonly ILogger Log = Serilog.Log.ForContext<QmpDispatcher>();
 

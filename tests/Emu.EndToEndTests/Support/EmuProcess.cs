@@ -10,7 +10,7 @@ namespace Emu.EndToEndTests.Support;
 /// </summary>
 public sealed class EmuProcess : IDisposable
 {
-    private const int TailLines = 25;
+    internal const int TailLines = 25;
 
     private static readonly Lazy<string> Root = new(FindRepoRoot);
 

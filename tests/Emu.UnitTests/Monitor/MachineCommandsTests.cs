@@ -8,7 +8,7 @@ namespace Emu.UnitTests.Monitor;
 
 public sealed class MachineCommandsTests : IDisposable
 {
-    private const ulong RamBytes = 64 * 1024;
+    internal const ulong RamBytes = 64 * 1024;
 
     private readonly FakeMachine _machine = new();
     private readonly RamBlock _ram = new("pc.ram", RamBytes);

@@ -19,7 +19,7 @@ public sealed class SystemControlPortATests
     public void FastA20BitIsKeptAndReadable()
     {
         Assert.False(_port.A20Enabled);
-        _bus.Write(0x92, 1, 0x02);
+        _bus.Write(0x92, 1, 0xC2);
         Assert.True(_port.A20Enabled);
         Assert.Equal(0x02u, _bus.Read(0x92, 1));
         Assert.Equal(0, _resets);

@@ -38,11 +38,11 @@ public sealed class SystemControlPortA : IIoDevice, IVmState<Port92State>
 
     public uint IoRead(ushort port, int size) => _outport;
 
-    /// <summary>QEMU port92_write: the reset fires on bit 0's rising edge only.</summary>
+    /// <summary>QEMU port92_write: the reset fires on bit 0's rising edge only. Bits 2–7 (lock, LEDs) are not modelled and read 0.</summary>
     public void IoWrite(ushort port, int size, uint value)
     {
         byte old = _outport;
-        _outport = (byte)value;
+        _outport = (byte)(value & (ResetBit | A20Bit));
         if ((_outport & ResetBit) != 0 && (old & ResetBit) == 0)
         {
             ResetRequested?.Invoke();
@@ -57,7 +57,7 @@ public sealed class SystemControlPortA : IIoDevice, IVmState<Port92State>
         _outport = state.Outport;
     }
 
-    /// <summary>Only bits 0 (reset) and 1 (A20) exist on Emu's port; the rest read as written on no PC we model.</summary>
+    /// <summary>Only bits 0 (reset) and 1 (A20) exist on Emu's port.</summary>
     private static string? Validate(Port92State s) =>
         (s.Outport & ~(ResetBit | A20Bit)) != 0 ? $"outport 0x{s.Outport:x2} sets bits other than reset and A20" : null;
 }

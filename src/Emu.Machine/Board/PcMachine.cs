@@ -1,4 +1,5 @@
 using Emu.Machine.Cpu;
+using Emu.Machine.Devices.Ata;
 using Emu.Machine.Devices.Debug;
 using Emu.Machine.Devices.Keyboard;
 using Emu.Machine.Devices.FwCfg;
@@ -56,6 +57,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Keyboard.ResetRequested = () => RequestReset("keyboard controller reset");
         PortA = new SystemControlPortA { ResetRequested = () => RequestReset("port 0x92 reset") };
         PortA.Register(Io);
+        Ata = new AtaController(Pic, options.DrivePath);
+        Ata.Register(Io);
         Vga = new VgaDevice(Memory, Io);
         _ramBlocks.AddRange(Vga.RamBlocks);
 
@@ -77,6 +80,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         _devices.Add(FwCfg);
         _devices.Add(Keyboard);
         _devices.Add(PortA);
+        _devices.Add(Ata);
         _devices.Add(Vga);
         _devices.Add(new ClockState(Clock));
 
@@ -110,6 +114,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     public I8042 Keyboard { get; }
 
     public SystemControlPortA PortA { get; }
+
+    public AtaController Ata { get; }
 
     public VgaDevice Vga { get; }
 
@@ -154,6 +160,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     public void Dispose()
     {
         Quit();
+        Ata.Dispose();
         foreach (RamBlock b in _ramBlocks)
         {
             b.Dispose();

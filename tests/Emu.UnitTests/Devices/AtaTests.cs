@@ -7,7 +7,7 @@ namespace Emu.UnitTests.Devices;
 
 public sealed class AtaTests : IDisposable
 {
-    private const int Sectors = 2048;
+    internal const int Sectors = 2048;
 
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"emu-ata-{Guid.NewGuid():N}.img");
     private readonly IrqRecorder _irq = new();

@@ -5,8 +5,8 @@ namespace Emu.UnitTests.Devices;
 
 public sealed class I8042Tests
 {
-    private const int KeyA = 0x1E;
-    private const int KeyUp = 0x48;
+    internal const int KeyA = 0x1E;
+    internal const int KeyUp = 0x48;
 
     private readonly IrqRecorder _irq = new();
     private readonly IoBus _bus = new();

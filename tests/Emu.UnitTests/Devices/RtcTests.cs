@@ -6,10 +6,10 @@ namespace Emu.UnitTests.Devices;
 
 public sealed class RtcTests
 {
-    private const long Second = 1_000_000_000;
+    internal const long Second = 1_000_000_000;
 
     // A Thursday, two seconds before a leap-day midnight.
-    private static readonly DateTime Start = new(2024, 2, 29, 23, 59, 58, DateTimeKind.Utc);
+    internal static readonly DateTime Start = new(2024, 2, 29, 23, 59, 58, DateTimeKind.Utc);
 
     private readonly VirtualClock _clock = new();
     private readonly IrqRecorder _irq = new();

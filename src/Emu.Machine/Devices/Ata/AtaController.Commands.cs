@@ -5,7 +5,7 @@ namespace Emu.Machine.Devices.Ata;
 /// <summary>Command execution and PIO sector transfers (QEMU ide_exec_cmd, ide_sector_read/write).</summary>
 public sealed partial class AtaController
 {
-    private static readonly ILogger Log = Serilog.Log.ForContext<AtaController>();
+    internal static readonly ILogger Log = Serilog.Log.ForContext<AtaController>();
 
     private void ExecuteCommand(byte command)
     {

@@ -47,17 +47,17 @@ public sealed partial class AtaController : IIoDevice, IVmState<AtaState>, IDisp
         ],
         validate: Validate);
 
-    private const byte StatusErr = 0x01;
-    private const byte StatusDrq = 0x08;
-    private const byte StatusDsc = 0x10;
-    private const byte StatusDrdy = 0x40;
-    private const byte StatusBsy = 0x80;
-    private const byte ErrorAbrt = 0x04;
-    private const byte ErrorIdnf = 0x10;
-    private const byte ControlNien = 0x02;
-    private const byte ControlSrst = 0x04;
-    private const byte SelectLba = 0x40;
-    private const byte SelectSlave = 0x10;
+    internal const byte StatusErr = 0x01;
+    internal const byte StatusDrq = 0x08;
+    internal const byte StatusDsc = 0x10;
+    internal const byte StatusDrdy = 0x40;
+    internal const byte StatusBsy = 0x80;
+    internal const byte ErrorAbrt = 0x04;
+    internal const byte ErrorIdnf = 0x10;
+    internal const byte ControlNien = 0x02;
+    internal const byte ControlSrst = 0x04;
+    internal const byte SelectLba = 0x40;
+    internal const byte SelectSlave = 0x10;
 
     private readonly IIrqLines _irq;
     private readonly SafeFileHandle? _image;

@@ -16,15 +16,15 @@ internal sealed class Ps2Keyboard
     public const byte ReplyEcho = 0xEE;
     public const byte ReplyId = 0xAB;
 
-    private const byte CmdSetLeds = 0xED;
-    private const byte CmdEcho = 0xEE;
-    private const byte CmdScancode = 0xF0;
-    private const byte CmdGetId = 0xF2;
-    private const byte CmdSetRate = 0xF3;
-    private const byte CmdEnable = 0xF4;
-    private const byte CmdResetDisable = 0xF5;
-    private const byte CmdResetEnable = 0xF6;
-    private const byte CmdReset = 0xFF;
+    internal const byte CmdSetLeds = 0xED;
+    internal const byte CmdEcho = 0xEE;
+    internal const byte CmdScancode = 0xF0;
+    internal const byte CmdGetId = 0xF2;
+    internal const byte CmdSetRate = 0xF3;
+    internal const byte CmdEnable = 0xF4;
+    internal const byte CmdResetDisable = 0xF5;
+    internal const byte CmdResetEnable = 0xF6;
+    internal const byte CmdReset = 0xFF;
 
     public Fifo8 Queue { get; } = new(QueueSize);
 

@@ -6,7 +6,7 @@ namespace Emu.Machine.Devices.Keyboard;
 /// </summary>
 internal static class ScancodeTranslation
 {
-    private static readonly byte[] Set2ToSet1 =
+    internal static readonly byte[] Set2ToSet1 =
     [
         0xff, 0x43, 0x41, 0x3f, 0x3d, 0x3b, 0x3c, 0x58, 0x64, 0x44, 0x42, 0x40, 0x3e, 0x0f, 0x29, 0x59,
         0x65, 0x38, 0x2a, 0x70, 0x1d, 0x10, 0x02, 0x5a, 0x66, 0x71, 0x2c, 0x1f, 0x1e, 0x11, 0x03, 0x5b,
@@ -19,9 +19,9 @@ internal static class ScancodeTranslation
     ];
 
     /// <summary>Set 2's F7 is 0x83, the one key code above 0x7F; it translates to set 1's 0x41.</summary>
-    private const byte Set2F7 = 0x83;
+    internal const byte Set2F7 = 0x83;
 
-    private static readonly byte[] Set1ToSet2 = BuildInverse();
+    internal static readonly byte[] Set1ToSet2 = BuildInverse();
 
     /// <summary>A byte from the keyboard as the 8042 passes it on with translation on (break prefix handled by the caller).</summary>
     public static byte ToSet1(byte set2)

@@ -3,35 +3,35 @@ namespace Emu.Machine.Devices.Rtc;
 /// <summary>Register reads and writes, and the interrupt sources (QEMU cmos_ioport_read/write).</summary>
 public sealed partial class Mc146818
 {
-    private const int RegSeconds = 0x00;
-    private const int RegSecondsAlarm = 0x01;
-    private const int RegMinutes = 0x02;
-    private const int RegMinutesAlarm = 0x03;
-    private const int RegHours = 0x04;
-    private const int RegHoursAlarm = 0x05;
-    private const int RegDayOfWeek = 0x06;
-    private const int RegDayOfMonth = 0x07;
-    private const int RegMonth = 0x08;
-    private const int RegYear = 0x09;
-    private const int RegA = 0x0A;
-    private const int RegB = 0x0B;
-    private const int RegC = 0x0C;
-    private const int RegD = 0x0D;
-    private const int RegCentury = 0x32;
+    internal const int RegSeconds = 0x00;
+    internal const int RegSecondsAlarm = 0x01;
+    internal const int RegMinutes = 0x02;
+    internal const int RegMinutesAlarm = 0x03;
+    internal const int RegHours = 0x04;
+    internal const int RegHoursAlarm = 0x05;
+    internal const int RegDayOfWeek = 0x06;
+    internal const int RegDayOfMonth = 0x07;
+    internal const int RegMonth = 0x08;
+    internal const int RegYear = 0x09;
+    internal const int RegA = 0x0A;
+    internal const int RegB = 0x0B;
+    internal const int RegC = 0x0C;
+    internal const int RegD = 0x0D;
+    internal const int RegCentury = 0x32;
 
-    private const byte RegAUip = 0x80;
-    private const byte RegBSet = 0x80;
-    private const byte RegBPie = 0x40;
-    private const byte RegBAie = 0x20;
-    private const byte RegBUie = 0x10;
-    private const byte RegBDm = 0x04;
-    private const byte RegB24h = 0x02;
-    private const byte RegCIrqf = 0x80;
-    private const byte RegCPf = 0x40;
-    private const byte RegCAf = 0x20;
-    private const byte RegCUf = 0x10;
-    private const byte RegCSources = 0x70;
-    private const byte RegDVrt = 0x80;
+    internal const byte RegAUip = 0x80;
+    internal const byte RegBSet = 0x80;
+    internal const byte RegBPie = 0x40;
+    internal const byte RegBAie = 0x20;
+    internal const byte RegBUie = 0x10;
+    internal const byte RegBDm = 0x04;
+    internal const byte RegB24h = 0x02;
+    internal const byte RegCIrqf = 0x80;
+    internal const byte RegCPf = 0x40;
+    internal const byte RegCAf = 0x20;
+    internal const byte RegCUf = 0x10;
+    internal const byte RegCSources = 0x70;
+    internal const byte RegDVrt = 0x80;
 
     /// <summary>QEMU rtc_running: not in SET mode and the divider chain not held in reset.</summary>
     private bool Running => (_cmos[RegB] & RegBSet) == 0 && (_cmos[RegA] & 0x70) <= 0x20;

@@ -29,11 +29,11 @@ public sealed partial class Mc146818 : IIoDevice, IVmState<RtcState>
         ],
         validate: Validate);
 
-    private const long NsPerSecond = 1_000_000_000;
-    private const long BaseFrequency = 32_768;
+    internal const long NsPerSecond = 1_000_000_000;
+    internal const long BaseFrequency = 32_768;
 
     /// <summary>UIP is set this long before each update (the MC146818's 244 µs).</summary>
-    private const long UipWindowNs = 244_000;
+    internal const long UipWindowNs = 244_000;
 
     private readonly VirtualClock _clock;
     private readonly IIrqLines _irq;

@@ -17,8 +17,8 @@ public sealed class SystemControlPortA : IIoDevice, IVmState<Port92State>
         [VmField.U8<Port92State>("outport", s => s.Outport, (s, v) => s with { Outport = v })],
         validate: Validate);
 
-    private const byte ResetBit = 0x01;
-    private const byte A20Bit = 0x02;
+    internal const byte ResetBit = 0x01;
+    internal const byte A20Bit = 0x02;
 
     private byte _outport;
 

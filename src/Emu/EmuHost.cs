@@ -78,6 +78,11 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             server.Start();
         }
 
+        if (options.Serial == "stdio")
+        {
+            new Thread(ForwardStdinToSerial) { Name = "chardev/stdin", IsBackground = true }.Start();
+        }
+
         if (options.Display == "sdl")
         {
             _console = new SdlConsole(_renderer, ConsoleTitle, KeyEvent, () => RequestQuit(ShutdownCause.HostUi));
@@ -143,6 +148,19 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             ShutdownCause.HostUi => "host-ui",
             _ => "host-signal",
         }, null));
+
+    /// <summary>-serial stdio is two-way: what the user types reaches the guest's COM1.</summary>
+    private void ForwardStdinToSerial()
+    {
+        using Stream stdin = Console.OpenStandardInput();
+        var buffer = new byte[256];
+        int n;
+        while ((n = stdin.Read(buffer)) > 0)
+        {
+            Machine.Serial.Receive(buffer.AsSpan(0, n));
+            Machine.Kick();
+        }
+    }
 
     private void KeyEvent(int set1Scancode, bool extended, bool down)
     {

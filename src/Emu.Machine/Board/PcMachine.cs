@@ -44,6 +44,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Pic.Register(Io);
         Pit = new Pit8254(Clock, Pic);
         Pit.Register(Io);
+        Speaker = new PcSpeakerPort(Pit, Clock);
+        Speaker.Register(Io);
         Serial = new Uart16550(Pic, 4, options.Serial);
         Serial.Register(Io, 0x3F8);
         new DebugCon(options.Debugcon).Register(Io);
@@ -59,6 +61,11 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         PortA.Register(Io);
         Ata = new AtaController(Pic, options.DrivePath);
         Ata.Register(Io);
+        if (options.DrivePath != null)
+        {
+            Rtc.SetHardDiskGeometry(0, Ata.Cylinders, Ata.Heads, Ata.SectorsPerTrack);
+        }
+
         Vga = new VgaDevice(Memory, Io);
         _ramBlocks.AddRange(Vga.RamBlocks);
 
@@ -75,6 +82,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         _devices.Add(Cpu);
         _devices.AddRange(Pic.StateSections);
         _devices.Add(Pit);
+        _devices.Add(Speaker);
         _devices.Add(Serial);
         _devices.Add(Rtc);
         _devices.Add(FwCfg);
@@ -105,6 +113,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
 
     public Pit8254 Pit { get; }
 
+    public PcSpeakerPort Speaker { get; }
+
     public Uart16550 Serial { get; }
 
     public Mc146818 Rtc { get; }
@@ -126,9 +136,19 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     /// <summary>The guest asked to end through isa-debug-exit (the value is the process exit code) or shut down.</summary>
     public event Action<MachineExit>? Exited;
 
-    /// <summary>Puts the CPU where the boot path wants it: the multiboot entry, or the reset vector for firmware.</summary>
+    /// <summary>
+    /// Puts the CPU where the boot path wants it (the multiboot entry, or the reset vector for firmware) and the
+    /// devices in their power-on state; CMOS RAM survives, as on a PC.
+    /// </summary>
     private void ResetCpuToBoot()
     {
+        Pic.Reset();
+        Pit.Reset();
+        Serial.Reset();
+        Keyboard.Reset();
+        PortA.Reset();
+        Ata.Reset();
+        Vga.Reset();
         Cpu.Reset();
         if (_options.Kernel != null)
         {

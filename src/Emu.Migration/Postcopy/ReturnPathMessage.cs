@@ -100,38 +100,38 @@ public readonly record struct ReturnPathMessage(ReturnPathMessageType Type, uint
             case ReturnPathMessageType.ReqPages:
                 return new ReturnPathMessage(t, 0, s.ReadU64(), s.ReadU32(), null);
             case ReturnPathMessageType.ReqPagesId:
-            {
-                if (len < 13)
                 {
-                    throw new MigrationStreamException($"RP: Req_Page_id with length {len} expecting at least 13 at stream offset 0x{at:x}");
-                }
+                    if (len < 13)
+                    {
+                        throw new MigrationStreamException($"RP: Req_Page_id with length {len} expecting at least 13 at stream offset 0x{at:x}");
+                    }
 
-                ulong start = s.ReadU64();
-                uint length = s.ReadU32();
-                string id = SaveVmWriter.ReadIdStr(s);
-                if (len != 13 + id.Length)
-                {
-                    throw new MigrationStreamException($"RP: Req_Page_id with length {len} expecting {13 + id.Length} at stream offset 0x{at:x}");
-                }
+                    ulong start = s.ReadU64();
+                    uint length = s.ReadU32();
+                    string id = SaveVmWriter.ReadIdStr(s);
+                    if (len != 13 + id.Length)
+                    {
+                        throw new MigrationStreamException($"RP: Req_Page_id with length {len} expecting {13 + id.Length} at stream offset 0x{at:x}");
+                    }
 
-                return new ReturnPathMessage(t, 0, start, length, id);
-            }
+                    return new ReturnPathMessage(t, 0, start, length, id);
+                }
 
             case ReturnPathMessageType.RecvBitmap:
-            {
-                if (len < 1)
                 {
-                    throw new MigrationStreamException($"RP: Received 'RecvBitmap' message (0x0005) with incorrect length 0 at stream offset 0x{at:x}");
-                }
+                    if (len < 1)
+                    {
+                        throw new MigrationStreamException($"RP: Received 'RecvBitmap' message (0x0005) with incorrect length 0 at stream offset 0x{at:x}");
+                    }
 
-                string id = SaveVmWriter.ReadIdStr(s);
-                if (len != 1 + id.Length)
-                {
-                    throw new MigrationStreamException($"RP: Received 'RecvBitmap' message (0x0005) with length {len} expecting {1 + id.Length} at stream offset 0x{at:x}");
-                }
+                    string id = SaveVmWriter.ReadIdStr(s);
+                    if (len != 1 + id.Length)
+                    {
+                        throw new MigrationStreamException($"RP: Received 'RecvBitmap' message (0x0005) with length {len} expecting {1 + id.Length} at stream offset 0x{at:x}");
+                    }
 
-                return new ReturnPathMessage(t, 0, 0, 0, id);
-            }
+                    return new ReturnPathMessage(t, 0, 0, 0, id);
+                }
 
             default:
                 return new ReturnPathMessage(t, 0, 0, 0, null);

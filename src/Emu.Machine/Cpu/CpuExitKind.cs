@@ -1,0 +1,17 @@
+namespace Emu.Machine.Cpu;
+
+/// <summary>Why <see cref="X86Cpu.Run"/> returned.</summary>
+public enum CpuExitKind
+{
+    /// <summary>The instruction budget was spent.</summary>
+    BudgetExhausted,
+
+    /// <summary>The CPU is in HLT and no interrupt can wake it yet.</summary>
+    Halted,
+
+    /// <summary><see cref="X86Cpu.RequestExit"/> was called.</summary>
+    ExitRequested,
+
+    /// <summary>Triple fault (or another unrecoverable state): see <see cref="X86Cpu.ShutdownReason"/>.</summary>
+    Shutdown,
+}

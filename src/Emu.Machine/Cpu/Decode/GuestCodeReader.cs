@@ -1,0 +1,51 @@
+using Iced.Intel;
+
+namespace Emu.Machine.Cpu.Decode;
+
+/// <summary>
+/// Feeds Iced guest code bytes from a linear address through the CPU's translation. When the next page cannot
+/// be fetched (a page fault, or a page the block must not span), it reports end of input instead of faulting,
+/// so the translator can end the block there; the fault is raised only if the first instruction needs it.
+/// </summary>
+internal sealed class GuestCodeReader : CodeReader
+{
+    private readonly Func<uint, bool, int> _fetch;
+    private uint _linear;
+    private int _remaining;
+
+    /// <param name="fetch">Reads one byte at a linear address (second argument: may raise a fault); -1 when it cannot.</param>
+    public GuestCodeReader(Func<uint, bool, int> fetch) => _fetch = fetch;
+
+    /// <summary>Bytes consumed since <see cref="Reset"/>.</summary>
+    public int Consumed { get; private set; }
+
+    /// <summary>True to let a failing fetch raise its fault (only for the block's first instruction).</summary>
+    public bool RaiseFaults { get; set; }
+
+    public void Reset(uint linear, int maxBytes)
+    {
+        _linear = linear;
+        _remaining = maxBytes;
+        Consumed = 0;
+    }
+
+    public override int ReadByte()
+    {
+        if (_remaining <= 0)
+        {
+            return -1;
+        }
+
+        int b = _fetch(_linear, RaiseFaults);
+        if (b < 0)
+        {
+            _remaining = 0;
+            return -1;
+        }
+
+        _linear++;
+        _remaining--;
+        Consumed++;
+        return b;
+    }
+}

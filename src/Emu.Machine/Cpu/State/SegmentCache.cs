@@ -1,0 +1,50 @@
+using System.Runtime.InteropServices;
+
+namespace Emu.Machine.Cpu.State;
+
+/// <summary>
+/// A segment register with its hidden descriptor cache. <see cref="Flags"/> is the descriptor's high dword
+/// masked with 0x00F0FF00, as QEMU's SegmentCache.flags: type at bits 8-11, S 12, DPL 13-14, P 15, D/B 22, G 23.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct SegmentCache
+{
+    public const uint TypeAccessed = 1u << 8;
+    public const uint TypeWritable = 1u << 9;   // data: writable; code: readable
+    public const uint TypeExpandDown = 1u << 10; // data: expand-down; code: conforming
+    public const uint TypeCode = 1u << 11;
+    public const uint FlagS = 1u << 12;
+    public const uint FlagP = 1u << 15;
+    public const uint FlagB = 1u << 22;
+    public const uint FlagG = 1u << 23;
+    public const uint FlagsMask = 0x00F0FF00;
+
+    public uint Base;
+    public uint Limit;
+    public uint Flags;
+    public ushort Selector;
+
+    /// <summary>Precomputed from <see cref="Flags"/>: reads allowed (data or readable code, present, not null).</summary>
+    public bool CanRead;
+
+    /// <summary>Precomputed: writes allowed (writable data, present, not null).</summary>
+    public bool CanWrite;
+
+    /// <summary>Precomputed: expand-down data segment (limit check inverted).</summary>
+    public bool ExpandDown;
+
+    public readonly int Dpl => (int)((Flags >> 13) & 3);
+
+    public readonly bool Big => (Flags & FlagB) != 0;
+
+    /// <summary>Recomputes the access shortcuts after Flags/Selector changed. Null selectors in protected mode are unusable.</summary>
+    public void Refresh(bool usable)
+    {
+        bool present = (Flags & FlagP) != 0;
+        bool code = (Flags & TypeCode) != 0;
+        bool sys = (Flags & FlagS) == 0;
+        CanRead = usable && present && !sys && (!code || (Flags & TypeWritable) != 0);
+        CanWrite = usable && present && !sys && !code && (Flags & TypeWritable) != 0;
+        ExpandDown = !code && !sys && (Flags & TypeExpandDown) != 0;
+    }
+}

@@ -1,0 +1,256 @@
+using Emu.Machine.Cpu.Cache;
+using Emu.Machine.Cpu.Decode;
+using Emu.Machine.Memory;
+using Iced.Intel;
+
+namespace Emu.Machine.Cpu;
+
+/// <summary>
+/// The translation pipeline (QEMU tb_gen_code): find the physical address of CS:EIP, look the block up by
+/// address and code size, otherwise decode a straight run of instructions with Iced, lower them to micro-ops,
+/// protect the code pages (CODE dirty client) and insert the block.
+/// </summary>
+public sealed unsafe partial class X86Cpu
+{
+    private readonly List<RamBlock> _codeBlocks = new();
+    private readonly CodeTlbEntry[] _codeTlb = new CodeTlbEntry[TlbSize * 2];
+    private GuestCodeReader? _reader;
+    private Decoder? _decoder16;
+    private Decoder? _decoder32;
+    private Instruction[] _scratch = new Instruction[64];
+
+    /// <summary>Linear page → physical page for instruction fetch (tag = linear page | 1).</summary>
+    private struct CodeTlbEntry
+    {
+        public uint Tag;
+        public uint GpaPage;
+    }
+
+    /// <summary>Blocks translated since creation (a statistic).</summary>
+    internal long Translations => _blocks.Translations;
+
+    private bool TranslateCode(uint lin, bool raise, out uint gpa)
+    {
+        ref CodeTlbEntry e = ref _codeTlb[(int)((lin >> 12) & (TlbSize - 1)) + _mmu];
+        if (e.Tag == ((lin & 0xFFFF_F000) | 1))
+        {
+            gpa = e.GpaPage | (lin & 0xFFF);
+            return true;
+        }
+
+        int savedFault = _faultVector;
+        uint savedCr2 = _cr2;
+        if (!Translate(lin, write: false, user: _mmu != 0, out gpa, out _))
+        {
+            if (!raise && savedFault < 0)
+            {
+                // A lookahead fetch: do not keep the fault; the instruction will fault when it runs first.
+                _faultVector = -1;
+                _cr2 = savedCr2;
+                _blockExit = false;
+            }
+
+            return false;
+        }
+
+        e.Tag = (lin & 0xFFFF_F000) | 1;
+        e.GpaPage = gpa & 0xFFFF_F000;
+        return true;
+    }
+
+    private int FetchCodeByte(uint lin, bool raise)
+    {
+        if (!TranslateCode(lin, raise, out uint gpa))
+        {
+            return -1;
+        }
+
+        return (byte)_memory.Read(gpa, 1);
+    }
+
+    /// <summary>The block at CS:EIP, translating it on a miss; null with a fault pending when the fetch faults.</summary>
+    private DecodedBlock? FindBlock()
+    {
+        if (_eip > _seg[SegCs].Limit && ProtectedMode)
+        {
+            RaiseFault(ExceptionGp, 0);
+            return null;
+        }
+
+        uint lin = _seg[SegCs].Base + _eip;
+        if (!TranslateCode(lin, raise: true, out uint gpa))
+        {
+            return null;
+        }
+
+        ulong key = ((ulong)gpa << 1) | (_code32 ? 1UL : 0);
+        DecodedBlock? b = _blocks.Lookup(key);
+        if (b != null)
+        {
+            if (b.Page1Gpa == ulong.MaxValue)
+            {
+                return b;
+            }
+
+            uint next = (lin & 0xFFFF_F000) + 0x1000;
+            if (TranslateCode(next, raise: false, out uint gpa1) && (gpa1 & 0xFFFF_F000) == b.Page1Gpa)
+            {
+                return b;
+            }
+        }
+
+        return TranslateBlock(lin, gpa, key);
+    }
+
+    private DecodedBlock? TranslateBlock(uint lin, uint gpa, ulong key)
+    {
+        _reader ??= new GuestCodeReader(FetchCodeByte);
+        _decoder16 ??= Decoder.Create(16, _reader, DecoderOptions.None);
+        _decoder32 ??= Decoder.Create(32, _reader, DecoderOptions.None);
+        Decoder decoder = _code32 ? _decoder32 : _decoder16;
+        int max = Math.Max(1, _options.MaxBlockInstructions);
+        if (_scratch.Length < max)
+        {
+            _scratch = new Instruction[max];
+        }
+
+        uint pageEnd = (lin & 0xFFFF_F000) + 0x1000;
+        uint ip = _eip;
+        uint at = lin;
+        int count = 0;
+        bool crosses = false;
+        while (count < max)
+        {
+            _reader.Reset(at, 15);
+            _reader.RaiseFaults = count == 0;
+            decoder.IP = ip;
+            decoder.Decode(out _scratch[count]);
+            ref Instruction ins = ref _scratch[count];
+            if (ins.IsInvalid && decoder.LastError == DecoderError.NoMoreBytes)
+            {
+                if (count == 0)
+                {
+                    if (_faultVector >= 0)
+                    {
+                        return null;
+                    }
+
+                    // 15 bytes did not make an instruction: #GP as the manual says for over-long instructions.
+                    RaiseFault(ExceptionGp, 0);
+                    return null;
+                }
+
+                break;
+            }
+
+            int len = _reader.Consumed;
+            count++;
+            uint nextAt = at + (uint)len;
+            if (nextAt > pageEnd)
+            {
+                crosses = true;
+            }
+
+            if (ins.IsInvalid || EndsBlock(in ins) || crosses || nextAt >= pageEnd)
+            {
+                break;
+            }
+
+            at = nextAt;
+            ip += (uint)len;
+        }
+
+        var instructions = new Instruction[count];
+        Array.Copy(_scratch, instructions, count);
+        var ops = new MicroOp[count];
+        for (int i = 0; i < count; i++)
+        {
+            ops[i] = Lower(in instructions[i]);
+        }
+
+        long pageKey0 = ProtectCodePage(gpa);
+        long pageKey1 = -1;
+        ulong page1 = ulong.MaxValue;
+        if (crosses && TranslateCode(pageEnd, raise: false, out uint gpa1))
+        {
+            page1 = gpa1 & 0xFFFF_F000;
+            pageKey1 = ProtectCodePage(gpa1);
+        }
+
+        var block = new DecodedBlock(key, instructions, ops, count, pageKey0, pageKey1, page1);
+        _blocks.Insert(block);
+        return block;
+    }
+
+    /// <summary>Instructions after which the block must end: control flow, and state changes that affect decoding or interrupts.</summary>
+    private static bool EndsBlock(in Instruction ins)
+    {
+        if (ins.FlowControl != FlowControl.Next)
+        {
+            return true;
+        }
+
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Hlt:
+            case Mnemonic.Sti:
+            case Mnemonic.Popf:
+            case Mnemonic.Popfd:
+            case Mnemonic.Lmsw:
+            case Mnemonic.Clts:
+            case Mnemonic.Invlpg:
+            case Mnemonic.Wrmsr:
+            case Mnemonic.Lldt:
+            case Mnemonic.Ltr:
+            case Mnemonic.Out:
+            case Mnemonic.Outsb:
+            case Mnemonic.Outsw:
+            case Mnemonic.Outsd:
+                return true;
+            case Mnemonic.Mov:
+                return ins.Op0Kind == OpKind.Register && (ins.Op0Register == Register.SS || ins.Op0Register.IsCR() || ins.Op0Register.IsDR());
+            case Mnemonic.Pop:
+                return ins.Op0Kind == OpKind.Register && ins.Op0Register == Register.SS;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Marks the RAM page under <paramref name="gpa"/> as holding code; returns its page key or -1 (not RAM).</summary>
+    private long ProtectCodePage(uint gpa)
+    {
+        if (!_memory.TryGetRamPage(gpa, write: false, out RamBlock block, out int pageIndex, out _))
+        {
+            return -1;
+        }
+
+        int ordinal = _codeBlocks.IndexOf(block);
+        if (ordinal < 0)
+        {
+            ordinal = _codeBlocks.Count;
+            _codeBlocks.Add(block);
+            int captured = ordinal;
+            block.DirtyLog.CodePageWritten += page => OnCodePageWritten(captured, page);
+        }
+
+        block.DirtyLog.ProtectCode(pageIndex);
+        return ((long)ordinal << 32) | (uint)pageIndex;
+    }
+
+    /// <summary>
+    /// QEMU tb_invalidate_phys_page: a store (from this CPU or a device) hit a page with translated code. Drops the
+    /// page's blocks; when the running block is among them it ends after the current instruction.
+    /// </summary>
+    private void OnCodePageWritten(int ordinal, int pageIndex)
+    {
+        long key = ((long)ordinal << 32) | (uint)pageIndex;
+        _blocks.InvalidatePage(key);
+        DecodedBlock? current = _currentBlock;
+        if (current != null && (current.PageKey0 == key || current.PageKey1 == key))
+        {
+            _blockExit = true;
+        }
+    }
+
+    private void FlushCodeTlb() => Array.Clear(_codeTlb);
+}

@@ -1,0 +1,232 @@
+using Emu.Machine.Cpu.Cache;
+using Emu.Machine.Cpu.State;
+using Emu.Machine.Devices;
+using Emu.Machine.Io;
+using Emu.Machine.Memory;
+using Emu.Machine.State;
+using Serilog;
+
+namespace Emu.Machine.Cpu;
+
+/// <summary>
+/// An i486-class x86 CPU with Pentium additions (QEMU target/i386). Decodes guest code with Iced once per
+/// block, translates it into micro-ops and interprets them; memory goes through a software TLB to guest RAM,
+/// and every store marks its page dirty (the write barrier migration depends on).
+/// </summary>
+/// <remarks>
+/// Threading: <see cref="Run"/> and everything else except <see cref="RequestExit"/> run on the vCPU thread.
+/// Code invalidation (<see cref="DirtyLog.CodePageWritten"/>) may come from any thread that writes RAM.
+/// </remarks>
+public sealed partial class X86Cpu : IVmState<CpuState>
+{
+    private static readonly ILogger Log = Serilog.Log.ForContext<X86Cpu>();
+
+    private readonly AddressSpace _memory;
+    private readonly IoBus _io;
+    private readonly IInterruptController _interrupts;
+    private readonly CpuOptions _options;
+    private readonly BlockCache _blocks = new();
+
+    private long _retired;
+    private volatile bool _exitRequested;
+    private bool _halted;
+    private bool _pendingNmi;
+
+    /// <summary>External interrupts are held off until <see cref="_retired"/> reaches this (STI, MOV SS shadow).</summary>
+    private long _inhibitUntil;
+
+    /// <summary>Set by STI / MOV SS / POP SS: after the block ends, hold interrupts for one more instruction.</summary>
+    private bool _shadowRequested;
+
+    /// <summary>Ends the current block after the current instruction (a fault, SMC on this block, a mode change).</summary>
+    private bool _blockExit;
+
+    private DecodedBlock? _currentBlock;
+    private string? _shutdownReason;
+    private int _memoryGeneration = -1;
+
+    public X86Cpu(AddressSpace memory, IoBus io, IInterruptController interrupts, CpuOptions? options = null)
+    {
+        _memory = memory;
+        _io = io;
+        _interrupts = interrupts;
+        _options = options ?? CpuOptions.Default;
+        InitTlb();
+        Reset();
+    }
+
+    public string SectionName => "cpu";
+
+    public VmStateDescription<CpuState> Vmsd => CpuState.Vmsd;
+
+    /// <summary>Instructions completed since reset (a fault does not complete its instruction).</summary>
+    public long InstructionsRetired => _retired;
+
+    /// <summary>True while in HLT waiting for an interrupt.</summary>
+    public bool IsHalted => _halted;
+
+    /// <summary>Why the CPU stopped when <see cref="Run"/> returned <see cref="CpuExitKind.Shutdown"/>.</summary>
+    public string? ShutdownReason => _shutdownReason;
+
+    /// <summary>RDTSC value source; null derives the counter from instructions retired.</summary>
+    public Func<ulong>? TscSource { get; set; }
+
+    /// <summary>
+    /// 386+ reset (QEMU x86_cpu_reset): real mode, CS=F000 with base FFFF0000, EIP=FFF0, EDX = CPU signature.
+    /// </summary>
+    public void Reset()
+    {
+        Array.Clear(_gpr);
+        _gpr[RegEdx] = CpuidSignature;
+        _eip = 0xFFF0;
+        _eflags = 2;
+        _ccOp = CcOp.Eflags;
+        _cr0 = 0x6000_0010;
+        _cr2 = _cr3 = _cr4 = 0;
+        Array.Clear(_dr);
+        _dr[6] = 0xFFFF0FF0;
+        _dr[7] = 0x400;
+        _efer = 0;
+        _apicBase = 0xFEE0_0900;
+        _tscOffset = 0;
+        for (int i = 0; i < 6; i++)
+        {
+            LoadRealSegment(i, 0);
+        }
+
+        _seg[SegCs].Selector = 0xF000;
+        _seg[SegCs].Base = 0xFFFF_0000;
+        _gdtBase = _idtBase = 0;
+        _gdtLimit = _idtLimit = 0xFFFF;
+        _ldtr = default;
+        _ldtr.Limit = 0xFFFF;
+        _ldtr.Flags = SegmentCache.FlagP | (2u << 8);
+        _tr = default;
+        _tr.Limit = 0xFFFF;
+        _tr.Flags = SegmentCache.FlagP | (11u << 8);
+        _halted = false;
+        _pendingNmi = false;
+        _inhibitUntil = 0;
+        _shadowRequested = false;
+        _faultVector = -1;
+        _shutdownReason = null;
+        FpuReset();
+        UpdateMode();
+        FlushCaches();
+    }
+
+    /// <summary>
+    /// The multiboot v1 entry state (QEMU multiboot.c): flat 32-bit protected mode, CS/DS/ES/SS/FS/GS base 0 limit
+    /// 4 GiB, paging off, interrupts off, EAX = magic, EBX = the info structure.
+    /// </summary>
+    public void EnterMultiboot(uint entryEip, uint eax, uint ebx)
+    {
+        _cr0 = (_cr0 | Cr0Pe) & ~Cr0Pg;
+        const uint code = SegmentCache.FlagP | SegmentCache.FlagS | SegmentCache.TypeCode | SegmentCache.TypeWritable | SegmentCache.TypeAccessed | SegmentCache.FlagB | SegmentCache.FlagG;
+        const uint data = SegmentCache.FlagP | SegmentCache.FlagS | SegmentCache.TypeWritable | SegmentCache.TypeAccessed | SegmentCache.FlagB | SegmentCache.FlagG;
+        for (int i = 0; i < 6; i++)
+        {
+            SetSegmentCache(i, i == SegCs ? (ushort)0x08 : (ushort)0x10, 0, 0xFFFF_FFFF, i == SegCs ? code : data);
+        }
+
+        _gpr[RegEax] = eax;
+        _gpr[RegEbx] = ebx;
+        SetEflags(2, 0xFFFF_FFFF);
+        _eip = entryEip;
+        _halted = false;
+        UpdateMode();
+        FlushTlb();
+    }
+
+    /// <summary>Thread-safe: makes <see cref="Run"/> return <see cref="CpuExitKind.ExitRequested"/> at the next block boundary.</summary>
+    public void RequestExit() => _exitRequested = true;
+
+    /// <summary>Drops the TLB and every translated block (after a migration load or a memory map change).</summary>
+    public void FlushCaches()
+    {
+        FlushTlb();
+        _blocks.Clear();
+        _memoryGeneration = _memory.Generation;
+    }
+
+    /// <summary>
+    /// Runs guest code on the calling (vCPU) thread until about <paramref name="maxInstructions"/> have retired,
+    /// the CPU halts with nothing to wake it, <see cref="RequestExit"/> is called, or the machine shuts down.
+    /// Interrupts are taken at block boundaries.
+    /// </summary>
+    public CpuExitKind Run(long maxInstructions)
+    {
+        long end = _retired + maxInstructions;
+        while (true)
+        {
+            if (_shutdownReason != null)
+            {
+                return CpuExitKind.Shutdown;
+            }
+
+            if (_exitRequested)
+            {
+                _exitRequested = false;
+                return CpuExitKind.ExitRequested;
+            }
+
+            if (_retired >= end)
+            {
+                return CpuExitKind.BudgetExhausted;
+            }
+
+            if ((_eflags & FlagIf) != 0 && _retired >= _inhibitUntil && _interrupts.HasPendingInterrupt)
+            {
+                int vector = _interrupts.AcknowledgeInterrupt();
+                _halted = false;
+                DeliverInterrupt(vector, InterruptSource.External, 0, _eip);
+                if (_faultVector >= 0)
+                {
+                    DeliverPendingFault();
+                }
+
+                continue;
+            }
+
+            if (_halted)
+            {
+                return CpuExitKind.Halted;
+            }
+
+            if (_memoryGeneration != _memory.Generation)
+            {
+                FlushCaches();
+            }
+
+            ExecuteBlock(end - _retired);
+        }
+    }
+
+    /// <summary>Finds or translates the block at CS:EIP and interprets up to <paramref name="budget"/> of its instructions.</summary>
+    private void ExecuteBlock(long budget)
+    {
+        DecodedBlock? block = FindBlock();
+        if (block == null)
+        {
+            DeliverPendingFault();
+            return;
+        }
+
+        _currentBlock = block;
+        _blockExit = false;
+        int n = budget < block.Count ? (int)budget : block.Count;
+        int done = Interpret(block, n);
+        _retired += done;
+        _currentBlock = null;
+        if (_faultVector >= 0)
+        {
+            DeliverPendingFault();
+        }
+
+        if (_shadowRequested)
+        {
+            _shadowRequested = false;
+            _inhibitUntil = _retired + 1;
+        }
+    }
+}

@@ -101,10 +101,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         {
             Machine.SetRunState(RunState.InMigrate);
             Migration.Autostart = !_options.StartPaused;
-            if (_options.Incoming != "defer")
-            {
-                Migration.StartIncoming(_options.Incoming);
-            }
+            Migration.StartIncoming(_options.Incoming);
         }
         else if (_options.StartPaused)
         {

@@ -27,6 +27,11 @@ public sealed partial class X86Cpu
         {
             UpdateMode();
         }
+
+        if (seg == SegCs)
+        {
+            _linkEpoch++;
+        }
     }
 
     internal void SetSegmentCache(int seg, ushort selector, uint baseAddress, uint limit, uint flags)
@@ -40,6 +45,11 @@ public sealed partial class X86Cpu
         if (seg == SegCs || seg == SegSs)
         {
             UpdateMode();
+        }
+
+        if (seg == SegCs)
+        {
+            _linkEpoch++;
         }
     }
 

@@ -219,6 +219,8 @@ public sealed partial class X86Cpu
         {
             _nextEip = _eip;
         }
+
+        _blockExit = true;
     }
 
     private void Bound(in Instruction ins)

@@ -207,6 +207,21 @@ public sealed partial class X86Cpu : IVmState<CpuState>
     }
 
     /// <summary>
+    /// Executes exactly one instruction, or delivers the one fault it raises (single-step for conformance vectors).
+    /// Returns the exception vector delivered, or -1.
+    /// </summary>
+    internal int Step()
+    {
+        _lastDeliveredException = -1;
+        if (!_halted && _shutdownReason == null)
+        {
+            ExecuteBlocks(_retired + 1);
+        }
+
+        return _lastDeliveredException;
+    }
+
+    /// <summary>
     /// Runs blocks back to back until the budget is spent or something needs the outer loop: a fault, a block
     /// that asked to exit (HLT, STI, mode changes), a pending interrupt with IF set, or an exit request.
     /// Consecutive blocks are found through the previous block's links (QEMU's TB chaining) when still valid.

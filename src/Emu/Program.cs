@@ -1,6 +1,43 @@
+using Emu.Configuration;
+using Emu.Machine.Board;
+using Serilog;
+
 namespace Emu;
 
 internal static class Program
 {
-    private static int Main(string[] args) => args.Length == 0 ? 0 : 2;
+    private static int Main(string[] args)
+    {
+        EmuOptions options;
+        try
+        {
+            options = EmuConfiguration.Load(args);
+        }
+        catch (ConfigurationException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        Logging.Configure(options.LogLevel, options.LogFile, options.Incoming != null ? "destination" : "source");
+        try
+        {
+            using var host = new EmuHost(options);
+            return host.Run();
+        }
+        catch (ConfigurationException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        catch (GuestImageException e)
+        {
+            Console.Error.WriteLine($"emu: {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            Log.CloseAndFlush();
+        }
+    }
 }

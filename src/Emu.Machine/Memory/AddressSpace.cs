@@ -143,6 +143,11 @@ public sealed unsafe class AddressSpace
             return;
         }
 
+        if (r == null && size == 1)
+        {
+            return; // unmapped: the write goes nowhere
+        }
+
         for (int i = 0; i < size; i++)
         {
             Write(gpa + (ulong)i, 1, (value >> (8 * i)) & 0xFF);

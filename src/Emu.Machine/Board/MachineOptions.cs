@@ -1,0 +1,34 @@
+using Emu.Machine.Devices;
+
+namespace Emu.Machine.Board;
+
+/// <summary>How to assemble a <see cref="PcMachine"/>. Exactly one of a kernel or a firmware image boots it.</summary>
+public sealed record MachineOptions
+{
+    public required ulong RamSizeBytes { get; init; }
+
+    /// <summary>A multiboot ELF32 kernel (QEMU -kernel) and its name for messages.</summary>
+    public byte[]? Kernel { get; init; }
+
+    public string KernelName { get; init; } = "kernel";
+
+    public string KernelCommandLine { get; init; } = "";
+
+    /// <summary>A BIOS ROM image (QEMU -bios), used when there is no kernel.</summary>
+    public byte[]? Firmware { get; init; }
+
+    public string FirmwareName { get; init; } = "bios.bin";
+
+    /// <summary>A raw disk image for the ATA master, or null.</summary>
+    public string? DrivePath { get; init; }
+
+    public ICharBackend? Serial { get; init; }
+
+    public ICharBackend? Debugcon { get; init; }
+
+    /// <summary>QEMU -no-reboot: a reset request (triple fault, keyboard reset) ends the machine instead.</summary>
+    public bool NoReboot { get; init; }
+
+    /// <summary>Instructions per vCPU slice between timer checks.</summary>
+    public long SliceInstructions { get; init; } = 200_000;
+}

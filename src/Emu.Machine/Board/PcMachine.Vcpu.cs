@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using Emu.Machine.Cpu;
+
+namespace Emu.Machine.Board;
+
+/// <summary>The vCPU thread: run slices, fire timers between them, wait in HLT, honour stop requests and throttling.</summary>
+public sealed partial class PcMachine
+{
+    /// <summary>QEMU CPU_THROTTLE_TIMESLICE_NS: the vCPU runs this long between throttle sleeps.</summary>
+    public const long ThrottleTimesliceNs = 10_000_000;
+
+    private readonly Thread _vcpuThread;
+    private readonly ManualResetEventSlim _wake = new(false);
+    private long _sliceStartTicks;
+
+    private void VcpuLoop()
+    {
+        try
+        {
+            while (WaitUntilRunRequested())
+            {
+                if (_resetPending)
+                {
+                    _resetPending = false;
+                    ResetCpuToBoot();
+                }
+
+                Clock.RunDueTimers();
+                Throttle();
+                CpuExitKind exit = Cpu.Run(_options.SliceInstructions);
+                switch (exit)
+                {
+                    case CpuExitKind.Halted:
+                        WaitForInterrupt();
+                        break;
+                    case CpuExitKind.Shutdown:
+                        TripleFault();
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug in the emulator, not the guest: end with one line, detail in the log.
+            Log.Error(e, "vCPU thread failed");
+            EndMachine(new MachineExit(1, "internal-error", $"emu: internal error on vcpu/0: {e.Message}"));
+        }
+    }
+
+    /// <summary>Parks at a safe point while stopped; returns false when the machine has ended.</summary>
+    private bool WaitUntilRunRequested()
+    {
+        lock (_gate)
+        {
+            if (_runRequested && !_quit)
+            {
+                return true;
+            }
+
+            _vcpuParked = true;
+            Monitor.PulseAll(_gate);
+            while (!_runRequested && !_quit)
+            {
+                Monitor.Wait(_gate);
+            }
+
+            _vcpuParked = false;
+            _sliceStartTicks = Stopwatch.GetTimestamp();
+            if (_quit)
+            {
+                _vcpuParked = true;
+                Monitor.PulseAll(_gate);
+                return false;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Auto-converge's brake, as QEMU cpu_throttle_thread: after each 10 ms of running, sleep
+    /// pct / (1 − pct) × 10 ms. The virtual clock keeps running: to the guest the CPU is just slower.
+    /// </summary>
+    private void Throttle()
+    {
+        int pct = ThrottlePercent;
+        long now = Stopwatch.GetTimestamp();
+        if (pct == 0)
+        {
+            _sliceStartTicks = now;
+            return;
+        }
+
+        if (Stopwatch.GetElapsedTime(_sliceStartTicks, now).Ticks * 100 < ThrottleTimesliceNs)
+        {
+            return;
+        }
+
+        double ratio = pct / 100.0;
+        var sleep = TimeSpan.FromTicks((long)(ratio / (1 - ratio) * ThrottleTimesliceNs / 100));
+        _wake.Reset();
+        _wake.Wait(sleep);
+        _sliceStartTicks = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>HLT: sleep until the next timer deadline, an interrupt from another thread, or a stop request.</summary>
+    private void WaitForInterrupt()
+    {
+        long next = Clock.NextDeadlineNs;
+        long now = Clock.NowNs;
+        long waitNs = Math.Clamp(next - now, 0, 10_000_000);
+        if (waitNs > 0)
+        {
+            _wake.Reset();
+            _wake.Wait(TimeSpan.FromTicks(waitNs / 100));
+        }
+    }
+
+    private void TripleFault()
+    {
+        string reason = Cpu.ShutdownReason ?? "triple fault";
+        if (_options.NoReboot)
+        {
+            Log.Warning("guest {Reason}; -no-reboot ends the machine", reason);
+            EndMachine(new MachineExit(0, "guest-reset", $"emu: guest {reason}; stopped (-no-reboot)"));
+            return;
+        }
+
+        Log.Warning("guest {Reason}; resetting", reason);
+        ResetCpuToBoot();
+    }
+}

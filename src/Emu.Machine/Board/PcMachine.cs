@@ -1,0 +1,146 @@
+using Emu.Machine.Cpu;
+using Emu.Machine.Devices.Debug;
+using Emu.Machine.Devices.FwCfg;
+using Emu.Machine.Devices.Pic;
+using Emu.Machine.Devices.Pit;
+using Emu.Machine.Devices.Serial;
+using Emu.Machine.Devices.Vga;
+using Emu.Machine.Io;
+using Emu.Machine.Memory;
+using Emu.Machine.State;
+using Serilog;
+
+namespace Emu.Machine.Board;
+
+/// <summary>
+/// The PC: RAM, firmware or a multiboot kernel, the ISA devices, VGA and one vCPU on its own thread
+/// ("vcpu/0"). Memory map: pc.ram from 0 (the VGA window 0xA0000-0xBFFFF and the BIOS alias
+/// 0xE0000-0xFFFFF lie over it), the BIOS ROM at the top of 4 GiB, the VBE framebuffer at 0xE0000000.
+/// </summary>
+public sealed partial class PcMachine : IMigratableMachine, IDisposable
+{
+    private static readonly ILogger Log = Serilog.Log.ForContext<PcMachine>();
+
+    private readonly MachineOptions _options;
+    private readonly List<RamBlock> _ramBlocks = [];
+    private readonly List<IVmStateDevice> _devices = [];
+
+    public PcMachine(MachineOptions options)
+    {
+        _options = options;
+        Memory = new AddressSpace();
+        Io = new IoBus();
+        Clock = new VirtualClock();
+
+        Ram = new RamBlock("pc.ram", options.RamSizeBytes);
+        _ramBlocks.Add(Ram);
+        Memory.AddRam("ram", 0, Ram, 0, Ram.SizeBytes);
+
+        Pic = new PicPair();
+        Pic.Register(Io);
+        Pit = new Pit8254(Clock, Pic);
+        Pit.Register(Io);
+        Serial = new Uart16550(Pic, 4, options.Serial);
+        Serial.Register(Io, 0x3F8);
+        new DebugCon(options.Debugcon).Register(Io);
+        new IsaDebugExit(code => GuestExit(code)).Register(Io);
+        FwCfg = new FwCfg(options.RamSizeBytes);
+        FwCfg.Register(Io);
+        Vga = new VgaDevice(Memory, Io);
+        _ramBlocks.AddRange(Vga.RamBlocks);
+
+        if (options.Kernel == null)
+        {
+            byte[] firmware = options.Firmware ?? throw new GuestImageException("machine: neither a kernel (-kernel) nor firmware (-bios) was given");
+            Bios = FirmwareImage.Map(Memory, firmware, options.FirmwareName);
+            _ramBlocks.Insert(1, Bios);
+        }
+
+        Cpu = new X86Cpu(Memory, Io, Pic);
+        Cpu.TscSource = () => (ulong)Clock.NowNs;
+
+        _devices.Add(Cpu);
+        _devices.AddRange(Pic.StateSections);
+        _devices.Add(Pit);
+        _devices.Add(Serial);
+        _devices.Add(FwCfg);
+        _devices.Add(Vga);
+        _devices.Add(new ClockState(Clock));
+
+        ResetCpuToBoot();
+        _vcpuThread = new Thread(VcpuLoop) { Name = "vcpu/0", IsBackground = true };
+        _vcpuThread.Start();
+    }
+
+    public AddressSpace Memory { get; }
+
+    public IoBus Io { get; }
+
+    public VirtualClock Clock { get; }
+
+    public RamBlock Ram { get; }
+
+    public RamBlock? Bios { get; }
+
+    public X86Cpu Cpu { get; }
+
+    public PicPair Pic { get; }
+
+    public Pit8254 Pit { get; }
+
+    public Uart16550 Serial { get; }
+
+    public FwCfg FwCfg { get; }
+
+    public VgaDevice Vga { get; }
+
+    public IReadOnlyList<RamBlock> RamBlocks => _ramBlocks;
+
+    public IReadOnlyList<IVmStateDevice> Devices => _devices;
+
+    /// <summary>The guest asked to end through isa-debug-exit (the value is the process exit code) or shut down.</summary>
+    public event Action<MachineExit>? Exited;
+
+    /// <summary>Puts the CPU where the boot path wants it: the multiboot entry, or the reset vector for firmware.</summary>
+    private void ResetCpuToBoot()
+    {
+        Cpu.Reset();
+        if (_options.Kernel != null)
+        {
+            MultibootLoader.Entry e = MultibootLoader.Load(Memory, _options.RamSizeBytes, _options.Kernel, _options.KernelName, _options.KernelCommandLine);
+            Cpu.EnterMultiboot(e.Eip, e.Eax, e.Ebx);
+        }
+    }
+
+    private void GuestExit(int code)
+    {
+        Log.Information("guest exit through isa-debug-exit: {ExitCode}", code);
+        EndMachine(new MachineExit(code, "guest-shutdown", null));
+    }
+
+    private void RequestReset(string why)
+    {
+        if (_options.NoReboot)
+        {
+            Log.Warning("guest requested a reset ({Why}); -no-reboot ends the machine", why);
+            EndMachine(new MachineExit(0, "guest-reset", $"guest reset ({why}) with -no-reboot"));
+            return;
+        }
+
+        Log.Information("system reset: {Why}", why);
+        _resetPending = true;
+        Cpu.RequestExit();
+    }
+
+    public void Dispose()
+    {
+        Quit();
+        foreach (RamBlock b in _ramBlocks)
+        {
+            b.Dispose();
+        }
+    }
+}
+
+/// <summary>How the machine ended: the process exit code, QEMU's SHUTDOWN reason, and a message for a person.</summary>
+public sealed record MachineExit(int ExitCode, string Reason, string? Message);

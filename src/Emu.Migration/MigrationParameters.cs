@@ -1,0 +1,73 @@
+namespace Emu.Migration;
+
+/// <summary>
+/// Migration parameters (QEMU MigrationParameters, options.c) with QEMU's defaults. Immutable: a
+/// migrate-set-parameters merges into a copy, <see cref="Validate"/> checks the copy (migrate_params_check), and
+/// only then does it replace the current value.
+/// </summary>
+public sealed record MigrationParameters
+{
+    /// <summary>QEMU MAX_MIGRATE_DOWNTIME_SECONDS.</summary>
+    public const ulong MaxDowntimeSeconds = 2000;
+
+    /// <summary>QEMU MAX_MIGRATE_DOWNTIME, in ms.</summary>
+    public const ulong MaxDowntimeMs = MaxDowntimeSeconds * 1000;
+
+    /// <summary>Rate limit of the migration stream; 0 means unlimited. QEMU default 128 MiB/s.</summary>
+    public ulong MaxBandwidthBytesPerSec { get; init; } = 128UL << 20;
+
+    /// <summary>If non-zero, used instead of the measured bandwidth for the switchover decision.</summary>
+    public ulong AvailSwitchoverBandwidthBytesPerSec { get; init; }
+
+    /// <summary>The pause the switchover may cost (threshold = bandwidth × this).</summary>
+    public ulong DowntimeLimitMs { get; init; } = 300;
+
+    /// <summary>Rate limit after the postcopy switch; 0 means unlimited.</summary>
+    public ulong MaxPostcopyBandwidthBytesPerSec { get; init; }
+
+    /// <summary>Auto-converge fires when dirtied bytes exceed this percentage of the bytes sent in a period.</summary>
+    public ulong ThrottleTriggerThresholdPercent { get; init; } = 50;
+
+    public ulong CpuThrottleInitialPercent { get; init; } = 20;
+
+    public ulong CpuThrottleIncrementPercent { get; init; } = 10;
+
+    /// <summary>Raise the throttle by less than the increment when that is enough to reach the threshold.</summary>
+    public bool CpuThrottleTailslow { get; init; }
+
+    public ulong MaxCpuThrottlePercent { get; init; } = 99;
+
+    /// <summary>QEMU migrate_params_check for the parameters Emu has; null when valid. Texts are QEMU's.</summary>
+    public string? Validate()
+    {
+        if (ThrottleTriggerThresholdPercent is < 1 or > 100)
+        {
+            return InvalidValue("throttle_trigger_threshold", "an integer in the range of 1 to 100");
+        }
+
+        if (CpuThrottleInitialPercent is < 1 or > 99)
+        {
+            return InvalidValue("cpu_throttle_initial", "an integer in the range of 1 to 99");
+        }
+
+        if (CpuThrottleIncrementPercent is < 1 or > 99)
+        {
+            return InvalidValue("cpu_throttle_increment", "an integer in the range of 1 to 99");
+        }
+
+        if (DowntimeLimitMs > MaxDowntimeMs)
+        {
+            return InvalidValue("downtime_limit", $"an integer in the range of 0 to {MaxDowntimeSeconds} seconds");
+        }
+
+        if (MaxCpuThrottlePercent < CpuThrottleInitialPercent || MaxCpuThrottlePercent > 99)
+        {
+            return InvalidValue("max_cpu_throttle", "an integer in the range of cpu_throttle_initial to 99");
+        }
+
+        return null;
+    }
+
+    /// <summary>QEMU QERR_INVALID_PARAMETER_VALUE.</summary>
+    internal static string InvalidValue(string name, string expected) => $"Parameter '{name}' expects {expected}";
+}

@@ -1,0 +1,123 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Emu.Migration;
+
+/// <summary>
+/// The one mapping between <see cref="MigrationParameters"/> and QEMU's QMP parameter names and types
+/// (query-migrate-parameters / migrate-set-parameters). Type errors use QAPI's wording; range errors come from
+/// <see cref="MigrationParameters.Validate"/>.
+/// </summary>
+public static class MigrationParametersJson
+{
+    private enum Kind
+    {
+        UInt64,
+        UInt8,
+        Bool,
+    }
+
+    private sealed record Entry(string Name, Kind Kind, Func<MigrationParameters, ulong> Get, Func<MigrationParameters, ulong, MigrationParameters> Set);
+
+    private static readonly Entry[] Entries =
+    [
+        new("throttle-trigger-threshold", Kind.UInt8, p => p.ThrottleTriggerThresholdPercent, (p, v) => p with { ThrottleTriggerThresholdPercent = v }),
+        new("cpu-throttle-initial", Kind.UInt8, p => p.CpuThrottleInitialPercent, (p, v) => p with { CpuThrottleInitialPercent = v }),
+        new("cpu-throttle-increment", Kind.UInt8, p => p.CpuThrottleIncrementPercent, (p, v) => p with { CpuThrottleIncrementPercent = v }),
+        new("cpu-throttle-tailslow", Kind.Bool, p => p.CpuThrottleTailslow ? 1UL : 0UL, (p, v) => p with { CpuThrottleTailslow = v != 0 }),
+        new("max-bandwidth", Kind.UInt64, p => p.MaxBandwidthBytesPerSec, (p, v) => p with { MaxBandwidthBytesPerSec = v }),
+        new("avail-switchover-bandwidth", Kind.UInt64, p => p.AvailSwitchoverBandwidthBytesPerSec, (p, v) => p with { AvailSwitchoverBandwidthBytesPerSec = v }),
+        new("downtime-limit", Kind.UInt64, p => p.DowntimeLimitMs, (p, v) => p with { DowntimeLimitMs = v }),
+        new("max-postcopy-bandwidth", Kind.UInt64, p => p.MaxPostcopyBandwidthBytesPerSec, (p, v) => p with { MaxPostcopyBandwidthBytesPerSec = v }),
+        new("max-cpu-throttle", Kind.UInt8, p => p.MaxCpuThrottlePercent, (p, v) => p with { MaxCpuThrottlePercent = v }),
+    ];
+
+    /// <summary>query-migrate-parameters.</summary>
+    public static JsonObject ToQmp(MigrationParameters p)
+    {
+        var o = new JsonObject();
+        foreach (Entry e in Entries)
+        {
+            ulong v = e.Get(p);
+            o[e.Name] = e.Kind == Kind.Bool ? JsonValue.Create(v != 0) : JsonValue.Create(v);
+        }
+
+        return o;
+    }
+
+    /// <summary>
+    /// migrate-set-parameters: merges <paramref name="args"/> into <paramref name="current"/> and validates the
+    /// result. Returns the QMP error text, or null with <paramref name="result"/> set.
+    /// </summary>
+    public static string? TryApply(MigrationParameters current, JsonObject args, out MigrationParameters result)
+    {
+        result = current;
+        MigrationParameters p = current;
+        foreach (KeyValuePair<string, JsonNode?> kv in args)
+        {
+            Entry? e = Array.Find(Entries, x => x.Name == kv.Key);
+            if (e == null)
+            {
+                return $"Parameter '{kv.Key}' is unexpected";
+            }
+
+            string? error = TryRead(e, kv.Value, out ulong v);
+            if (error != null)
+            {
+                return error;
+            }
+
+            p = e.Set(p, v);
+        }
+
+        string? invalid = p.Validate();
+        if (invalid != null)
+        {
+            return invalid;
+        }
+
+        result = p;
+        return null;
+    }
+
+    private static string? TryRead(Entry e, JsonNode? node, out ulong value)
+    {
+        value = 0;
+        if (e.Kind == Kind.Bool)
+        {
+            if (node is JsonValue b && b.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+            {
+                value = b.GetValue<bool>() ? 1UL : 0UL;
+                return null;
+            }
+
+            return $"Invalid parameter type for '{e.Name}', expected: boolean";
+        }
+
+        if (node is not JsonValue j || j.GetValueKind() != JsonValueKind.Number)
+        {
+            return $"Invalid parameter type for '{e.Name}', expected: integer";
+        }
+
+        // QAPI's uint64 accepts negative numbers for backward compatibility and wraps them.
+        if (j.TryGetValue(out ulong u))
+        {
+            value = u;
+        }
+        else if (j.TryGetValue(out long l))
+        {
+            value = unchecked((ulong)l);
+        }
+        else
+        {
+            return $"Invalid parameter type for '{e.Name}', expected: integer";
+        }
+
+        if (e.Kind == Kind.UInt8 && value > byte.MaxValue)
+        {
+            return $"Parameter '{e.Name}' expects uint8_t";
+        }
+
+        return null;
+    }
+}

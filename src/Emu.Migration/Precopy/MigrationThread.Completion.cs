@@ -1,0 +1,147 @@
+using Emu.Machine.Board;
+using Emu.Machine.State;
+using Emu.Migration.Ram;
+using Emu.Migration.Stream;
+using Emu.Migration.VmState;
+
+namespace Emu.Migration.Precopy;
+
+/// <summary>Completion, failure and cleanup of <see cref="MigrationThread"/> (migration_completion and after).</summary>
+public sealed partial class MigrationThread
+{
+    /// <summary>Section ids in registration order, as QEMU numbers its handlers: ram first, then globalstate.</summary>
+    private const uint RamSectionId = 0, GlobalStateSectionId = 1, FirstDeviceSectionId = 2;
+
+    /// <summary>
+    /// QEMU migration_completion for precopy: stop the VM (FINISH_MIGRATE), optionally wait in pre-switchover,
+    /// send the rest of RAM unlimited, then every device as a FULL section, EOF and the vmdesc. From the stop on, a
+    /// failure restarts the VM (<see cref="Finish"/>).
+    /// </summary>
+    private void Completion()
+    {
+        MigrationStream s = _stream!;
+        RamSaver ram = Ram!;
+        _downtimeStartMs = MonotonicClock.NowMs;
+        _downtimeStamp.SourceStopMonotonicNs = MonotonicClock.NowNs;
+        _oldRunState = _machine.RunState;
+        _globalState.Store(_oldRunState);
+        _machine.Stop(RunState.FinishMigrate);
+        _stoppedByUs = true;
+        ram.Phase = RamPhase.Downtime;
+
+        MigrationStatus current = MigrationStatus.Active;
+        if (_options.Has(MigrationCapability.PauseBeforeSwitchover))
+        {
+            // QEMU migration_maybe_pause: active → pre-switchover, wait for migrate-continue, → device.
+            if (!_state.TrySet(MigrationStatus.Active, MigrationStatus.PreSwitchover))
+            {
+                return;
+            }
+
+            _pauseSem.Wait();
+            if (!_state.TrySet(MigrationStatus.PreSwitchover, MigrationStatus.Device))
+            {
+                return;
+            }
+
+            current = MigrationStatus.Device;
+        }
+
+        s.RateLimitMax = 0;
+        SaveVmWriter.WriteSectionShortHeader(s, SectionType.SectionEnd, RamSectionId);
+        ram.Complete(s);
+        SaveVmWriter.WriteFooter(s, RamSectionId);
+        List<IVmStateDevice> sections = DeviceSections();
+        for (int i = 0; i < sections.Count; i++)
+        {
+            IVmStateDevice d = sections[i];
+            uint id = i == 0 ? GlobalStateSectionId : FirstDeviceSectionId + (uint)i - 1;
+            SaveVmWriter.WriteSectionHeader(s, SectionType.SectionFull, id, d.SectionName, (uint)d.InstanceId, (uint)d.Description.Version);
+            d.SaveState(s);
+            SaveVmWriter.WriteFooter(s, id);
+        }
+
+        SaveVmWriter.WriteEof(s);
+        SaveVmWriter.WriteVmDescription(s, VmDescription.Build(sections));
+        s.Flush();
+
+        long end = MonotonicClock.NowMs;
+        _stats.TransferredBytes = s.Position;
+        _stats.DowntimeMs = end - _downtimeStartMs;
+        _stats.TotalTimeMs = end - _stats.StartTimeMs;
+        long transferMs = Math.Max(1, _stats.TotalTimeMs - _stats.SetupTimeMs);
+        _stats.Mbps = s.Position * 8.0 / transferMs / 1000.0;
+        _stats.RemainingBytes = 0;
+        if (_state.TrySet(current, MigrationStatus.Completed))
+        {
+            _machine.SetRunState(RunState.PostMigrate);
+            _log.Information("migration: completed in {TotalMs} ms, downtime {DowntimeMs} ms, {Bytes} bytes, {Passes} passes, throttle {Throttle}%",
+                _stats.TotalTimeMs, _stats.DowntimeMs, s.Position, _stats.DirtySyncCount, _machine.ThrottlePercent);
+        }
+    }
+
+    /// <summary>globalstate, every device of the machine, then Emu's downtime stamp.</summary>
+    private List<IVmStateDevice> DeviceSections()
+    {
+        var list = new List<IVmStateDevice>(_machine.Devices.Count + 2) { _globalState };
+        list.AddRange(_machine.Devices);
+        list.Add(_downtimeStamp);
+        return list;
+    }
+
+    /// <summary>
+    /// QEMU migration_iteration_finish + migrate_fd_cleanup: throttle off, dirty logging off, channel closed; a
+    /// source stopped by this thread runs again (before the status says so) unless the migration completed; then
+    /// cancelling → cancelled, any other unfinished state → failed.
+    /// </summary>
+    private void Finish()
+    {
+        _autoConverge.Stop();
+        Ram?.Cleanup();
+        try
+        {
+            _stream?.Close();
+        }
+        finally
+        {
+            _connection?.Close();
+        }
+
+        MigrationStatus st = _state.Current;
+        if (st == MigrationStatus.Completed)
+        {
+            return;
+        }
+
+        if (_stoppedByUs)
+        {
+            if (_oldRunState == RunState.Running)
+            {
+                _machine.Start();
+            }
+            else
+            {
+                _machine.SetRunState(_oldRunState);
+            }
+        }
+
+        if (_state.TrySet(MigrationStatus.Cancelling, MigrationStatus.Cancelled))
+        {
+            _log.Information("migration: cancelled; the source guest keeps running");
+            return;
+        }
+
+        // Left the loop without an outcome: a failure, never a success.
+        Error ??= "migration: ended without completing";
+        while ((st = _state.Current).IsRunning() && st != MigrationStatus.Cancelling)
+        {
+            if (_state.TrySet(st, MigrationStatus.Failed))
+            {
+                _log.Error("migration: failed: {Error}; the source guest keeps running", Error);
+                return;
+            }
+        }
+
+        _state.TrySet(MigrationStatus.Cancelling, MigrationStatus.Cancelled);
+    }
+}

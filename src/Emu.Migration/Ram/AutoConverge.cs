@@ -1,0 +1,69 @@
+namespace Emu.Migration.Ram;
+
+/// <summary>
+/// Auto-converge as ram.c (R24): at the close of each ≥1 s sync period compare the bytes the guest dirtied with
+/// the bytes sent; every second period past the threshold throttles the vCPUs harder
+/// (migration_trigger_throttle, mig_throttle_guest_down). The throttle itself is the machine's
+/// (cpu_throttle_set, clamped to 1..99).
+/// </summary>
+public sealed class AutoConverge(MigrationOptions options, Func<int> getThrottle, Action<int> setThrottle)
+{
+    /// <summary>QEMU CPU_THROTTLE_PCT_MIN / MAX.</summary>
+    public const int ThrottleMinPercent = 1, ThrottleMaxPercent = 99;
+
+    /// <summary>"Too fast" periods since the throttle last changed; never reset by a good period (as QEMU).</summary>
+    public int DirtyRateHighCount { get; private set; }
+
+    public int ThrottlePercent => getThrottle();
+
+    /// <summary>QEMU migration_trigger_throttle. Returns true if the throttle changed.</summary>
+    public bool OnPeriodEnd(ulong bytesXferPeriod, ulong bytesDirtyPeriod)
+    {
+        MigrationParameters p = options.Parameters;
+        ulong bytesDirtyThreshold = bytesXferPeriod * p.ThrottleTriggerThresholdPercent / 100;
+        if (bytesDirtyPeriod > bytesDirtyThreshold && ++DirtyRateHighCount >= 2)
+        {
+            DirtyRateHighCount = 0;
+            if (options.Has(MigrationCapability.AutoConverge))
+            {
+                setThrottle(NextThrottle(getThrottle(), p, bytesDirtyPeriod, bytesDirtyThreshold));
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>QEMU mig_throttle_guest_down then cpu_throttle_set's clamp: the next throttle percentage.</summary>
+    public static int NextThrottle(int throttleNow, MigrationParameters p, ulong bytesDirtyPeriod, ulong bytesDirtyThreshold)
+    {
+        ulong next;
+        if (throttleNow == 0)
+        {
+            next = p.CpuThrottleInitialPercent;
+        }
+        else
+        {
+            ulong inc = p.CpuThrottleIncrementPercent;
+            if (p.CpuThrottleTailslow)
+            {
+                // The CPU share that would bring the dirty rate down to the threshold, truncated as QEMU's
+                // double-to-uint64 conversion does.
+                ulong cpuNow = (ulong)(100 - throttleNow);
+                ulong cpuIdeal = (ulong)(cpuNow * (bytesDirtyThreshold * 1.0 / bytesDirtyPeriod));
+                inc = Math.Min(cpuNow - cpuIdeal, inc);
+            }
+
+            next = Math.Min((ulong)throttleNow + inc, p.MaxCpuThrottlePercent);
+        }
+
+        return (int)Math.Clamp(next, ThrottleMinPercent, ThrottleMaxPercent);
+    }
+
+    /// <summary>QEMU cpu_throttle_stop: at the end of a migration, whatever its outcome.</summary>
+    public void Stop()
+    {
+        setThrottle(0);
+        DirtyRateHighCount = 0;
+    }
+}

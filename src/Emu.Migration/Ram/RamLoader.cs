@@ -1,0 +1,154 @@
+using Emu.Machine.Memory;
+using Emu.Migration.Stream;
+using Emu.Migration.VmState;
+
+namespace Emu.Migration.Ram;
+
+/// <summary>
+/// The destination side of the "ram" section (QEMU ram_load / ram_load_precopy): reads records until EOS and
+/// places pages into the local blocks. Every name, size, offset and flag is checked before a byte is written, so a
+/// hostile stream can only fail the load, never write outside guest RAM.
+/// </summary>
+public sealed class RamLoader : ILiveSectionLoader
+{
+    private readonly Dictionary<string, RamBlock> _blocks = new(StringComparer.Ordinal);
+    private RamBlock? _lastBlock;
+
+    public RamLoader(IEnumerable<RamBlock> blocks)
+    {
+        foreach (RamBlock b in blocks)
+        {
+            _blocks.Add(b.IdStr, b);
+        }
+    }
+
+    public string IdStr => RamSaver.SectionName;
+
+    public uint InstanceId => 0;
+
+    public int Version => RamSaver.SectionVersion;
+
+    /// <summary>Pages placed (zero or normal) so far.</summary>
+    public long PagesLoaded { get; private set; }
+
+    /// <summary>True once the MEM_SIZE block list has been checked.</summary>
+    public bool BlockListSeen { get; private set; }
+
+    public void Load(MigrationStream s, int versionId, SectionType type)
+    {
+        if (versionId != RamSaver.SectionVersion)
+        {
+            throw new MigrationStreamException($"ram: section version {versionId} is not supported, expected {RamSaver.SectionVersion} (stream offset 0x{s.Position:x})");
+        }
+
+        while (true)
+        {
+            long at = s.Position;
+            ulong word = s.ReadU64();
+            var flags = (RamSaveFlags)(word & (ulong)RamSaveFlags.Mask);
+            ulong addr = word & ~(ulong)RamSaveFlags.Mask;
+            switch (flags & ~RamSaveFlags.Continue)
+            {
+                case RamSaveFlags.MemSize:
+                    ParseBlocks(s, addr, at);
+                    break;
+                case RamSaveFlags.Zero:
+                    LoadZeroPage(s, BlockFromStream(s, flags, at), addr, at);
+                    break;
+                case RamSaveFlags.Page:
+                    LoadPage(s, BlockFromStream(s, flags, at), addr, at);
+                    break;
+                case RamSaveFlags.Eos:
+                    return;
+                default:
+                    throw new MigrationStreamException($"ram: unknown combination of migration flags 0x{(ulong)flags:x} at stream offset 0x{at:x}");
+            }
+        }
+    }
+
+    /// <summary>QEMU parse_ramblocks: every block named must exist here with exactly the same length.</summary>
+    private void ParseBlocks(MigrationStream s, ulong total, long at)
+    {
+        ulong remaining = total;
+        while (remaining > 0)
+        {
+            long entryAt = s.Position;
+            string id = SaveVmWriter.ReadIdStr(s);
+            ulong length = s.ReadU64();
+            if (!_blocks.TryGetValue(id, out RamBlock? b))
+            {
+                throw new MigrationStreamException($"ram: unknown RAMBlock '{id}' at stream offset 0x{entryAt:x}, cannot accept migration");
+            }
+
+            if (length != b.SizeBytes)
+            {
+                throw new MigrationStreamException($"ram: RAMBlock '{id}' length 0x{length:x} at stream offset 0x{entryAt:x} differs from the local 0x{b.SizeBytes:x}");
+            }
+
+            if (length > remaining)
+            {
+                throw new MigrationStreamException($"ram: block list at stream offset 0x{at:x} overruns its total 0x{total:x} at '{id}'");
+            }
+
+            remaining -= length;
+        }
+
+        BlockListSeen = true;
+    }
+
+    /// <summary>QEMU ram_block_from_stream: CONTINUE reuses the previous block, otherwise an idstr follows.</summary>
+    private RamBlock BlockFromStream(MigrationStream s, RamSaveFlags flags, long at)
+    {
+        if ((flags & RamSaveFlags.Continue) != 0)
+        {
+            return _lastBlock ?? throw new MigrationStreamException($"ram: Ack, bad migration stream! CONTINUE with no previous block at stream offset 0x{at:x}");
+        }
+
+        string id = SaveVmWriter.ReadIdStr(s);
+        if (!_blocks.TryGetValue(id, out RamBlock? b))
+        {
+            throw new MigrationStreamException($"ram: can't find block '{id}' at stream offset 0x{at:x}");
+        }
+
+        _lastBlock = b;
+        return b;
+    }
+
+    private static void CheckOffset(RamBlock b, ulong addr, long at)
+    {
+        if (addr >= b.SizeBytes)
+        {
+            throw new MigrationStreamException($"ram: illegal RAM offset 0x{addr:x} in '{b.IdStr}' at stream offset 0x{at:x}, block is 0x{b.SizeBytes:x} bytes");
+        }
+    }
+
+    /// <summary>QEMU ram_handle_zero: the fill must be 0; the page is cleared only if it is not zero already.</summary>
+    private void LoadZeroPage(MigrationStream s, RamBlock b, ulong addr, long at)
+    {
+        CheckOffset(b, addr, at);
+        byte fill = s.ReadU8();
+        if (fill != 0)
+        {
+            throw new MigrationStreamException($"ram: found a zero page with value {fill} at stream offset 0x{at:x}, expected 0");
+        }
+
+        int page = (int)(addr >> RamBlock.PageShift);
+        Span<byte> dst = b.Page(page);
+        if (!ZeroPage.IsZero(dst))
+        {
+            dst.Clear();
+            b.DirtyLog.MarkPageDirty(page);
+        }
+
+        PagesLoaded++;
+    }
+
+    private void LoadPage(MigrationStream s, RamBlock b, ulong addr, long at)
+    {
+        CheckOffset(b, addr, at);
+        int page = (int)(addr >> RamBlock.PageShift);
+        s.ReadBytes(b.Page(page));
+        b.DirtyLog.MarkPageDirty(page);
+        PagesLoaded++;
+    }
+}

@@ -1,0 +1,170 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Emu.Machine.Memory;
+using Emu.Migration.Stream;
+
+namespace Emu.Migration.Ram;
+
+/// <summary>The page search and the per-page save of <see cref="RamSaver"/> (ram_find_and_save_block and below).</summary>
+public sealed partial class RamSaver
+{
+    // QEMU RAMState cursor: where the background scan resumes, and the block of the last page header.
+    private int _lastSeenBlock;
+    private int _lastPage;
+    private int _lastSentBlock = -1;
+
+    /// <summary>The scan cursor (last_seen_block, last_page), for tests.</summary>
+    internal (int Block, int Page) Cursor => (_lastSeenBlock, _lastPage);
+
+    /// <summary>QEMU ram_state_reset: scan from the start and name the block in the next header.</summary>
+    private void ResetCursor()
+    {
+        _lastSeenBlock = 0;
+        _lastPage = 0;
+        _lastSentBlock = -1;
+    }
+
+    /// <summary>
+    /// QEMU ram_find_and_save_block: from the cursor, find the next dirty page (one lap at most), send it, and
+    /// leave the cursor just after it. Returns pages sent: 0 means every bitmap is clean. Allocation-free.
+    /// </summary>
+    internal int FindAndSaveBlock(MigrationStream s)
+    {
+        if (_totalPages == 0)
+        {
+            return 0;
+        }
+
+        lock (_bitmapLock)
+        {
+            int block = _lastSeenBlock;
+            int page = _lastPage;
+            bool completeRound = false;
+            int pages = 0;
+            while (true)
+            {
+                page = NextDirty(_bmaps[block], page, _blocks[block].PageCount);
+
+                // One full lap without a dirty page: everything is clean.
+                if (completeRound && block == _lastSeenBlock && page >= _lastPage)
+                {
+                    break;
+                }
+
+                if (page >= _blocks[block].PageCount)
+                {
+                    // QEMU find_dirty_block: next block, wrapping to the first with complete_round set.
+                    page = 0;
+                    if (++block == _blocks.Length)
+                    {
+                        block = 0;
+                        completeRound = true;
+                    }
+
+                    continue;
+                }
+
+                pages = SaveHostPage(s, block, page);
+                page++;
+                if (pages != 0)
+                {
+                    break;
+                }
+            }
+
+            _lastSeenBlock = block;
+            _lastPage = page;
+            return pages;
+        }
+    }
+
+    /// <summary>
+    /// QEMU ram_save_host_page for 4 KiB host pages: test-and-clear the page's bit, then send it. Returns 1 if
+    /// sent, 0 if the bit was already clear.
+    /// </summary>
+    private int SaveHostPage(MigrationStream s, int block, int page)
+    {
+        ref ulong word = ref _bmaps[block][page >> 6];
+        ulong bit = 1UL << (page & 63);
+        if ((word & bit) == 0)
+        {
+            return 0;
+        }
+
+        word &= ~bit;
+        Volatile.Write(ref _dirtyPages, _dirtyPages - 1);
+        SaveTargetPage(s, block, page);
+        return 1;
+    }
+
+    /// <summary>
+    /// QEMU ram_save_target_page_legacy: a zero page as header + one byte (save_zero_page), else header + the
+    /// 4096 bytes copied once into the stream buffer (save_normal_page).
+    /// </summary>
+    private unsafe void SaveTargetPage(MigrationStream s, int block, int page)
+    {
+        RamBlock b = _blocks[block];
+        ulong offset = (ulong)page << RamBlock.PageShift;
+        var src = new ReadOnlySpan<byte>(b.HostPointer + offset, PageSize);
+        long start = s.Position;
+        if (ZeroPage.IsZero(src))
+        {
+            SavePageHeader(s, block, offset, RamSaveFlags.Zero);
+            s.WriteU8(0);
+            _stats.AddZeroPage();
+        }
+        else
+        {
+            SavePageHeader(s, block, offset, RamSaveFlags.Page);
+            src.CopyTo(s.GetSpan(PageSize));
+            s.Advance(PageSize);
+            _stats.AddNormalPage();
+        }
+
+        _stats.AddRamBytes(Phase, s.Position - start);
+        _stats.RemainingBytes = RemainingBytes;
+    }
+
+    /// <summary>
+    /// QEMU save_page_header: be64 offset|flags; the block's idstr follows unless it is the block of the previous
+    /// header, in which case CONTINUE is set instead.
+    /// </summary>
+    private void SavePageHeader(MigrationStream s, int block, ulong offset, RamSaveFlags flags)
+    {
+        if (block == _lastSentBlock)
+        {
+            s.WriteU64(offset | (ulong)(flags | RamSaveFlags.Continue));
+            return;
+        }
+
+        s.WriteU64(offset | (ulong)flags);
+        byte[] id = _idStrs[block];
+        s.WriteU8((byte)id.Length);
+        s.WriteBytes(id);
+        _lastSentBlock = block;
+    }
+
+    /// <summary>The first set bit at or after <paramref name="start"/>, or <paramref name="pageCount"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int NextDirty(ulong[] bm, int start, int pageCount)
+    {
+        if (start >= pageCount)
+        {
+            return pageCount;
+        }
+
+        int w = start >> 6;
+        ulong word = bm[w] & (ulong.MaxValue << (start & 63));
+        while (word == 0)
+        {
+            if (++w >= bm.Length)
+            {
+                return pageCount;
+            }
+
+            word = bm[w];
+        }
+
+        return Math.Min((w << 6) + BitOperations.TrailingZeroCount(word), pageCount);
+    }
+}

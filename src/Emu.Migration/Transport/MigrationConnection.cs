@@ -1,0 +1,97 @@
+using System.Net.Sockets;
+using IoStream = System.IO.Stream;
+
+namespace Emu.Migration.Transport;
+
+/// <summary>
+/// One open migration channel: a connected socket (both directions: the stream one way, the return path the
+/// other) or a snapshot file. <see cref="Close"/> may come from any thread and makes blocked I/O fail (cancel).
+/// </summary>
+public sealed class MigrationConnection : IDisposable
+{
+    private readonly Socket? _socket;
+    private int _closed;
+
+    private MigrationConnection(IoStream stream, Socket? socket)
+    {
+        Stream = stream;
+        _socket = socket;
+    }
+
+    public IoStream Stream { get; }
+
+    /// <summary>True for sockets: a return path can run over the same connection.</summary>
+    public bool IsBidirectional => _socket != null;
+
+    /// <summary>Opens the outgoing side of <paramref name="uri"/>: connects a socket or creates the snapshot file.</summary>
+    public static MigrationConnection Connect(MigrationUri uri, Action<Action>? registerAbort = null)
+    {
+        switch (uri.Kind)
+        {
+            case MigrationUriKind.File:
+                return new MigrationConnection(new FileStream(uri.Path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), null);
+            case MigrationUriKind.Tcp:
+            case MigrationUriKind.Unix:
+                Socket socket = uri.Kind == MigrationUriKind.Tcp
+                    ? new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
+                    : new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                registerAbort?.Invoke(socket.Dispose);
+                try
+                {
+                    if (uri.Kind == MigrationUriKind.Tcp)
+                    {
+                        var ep = uri.TcpEndPoint();
+                        if (ep.AddressFamily != AddressFamily.InterNetwork)
+                        {
+                            socket.Dispose();
+                            socket = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                            registerAbort?.Invoke(socket.Dispose);
+                        }
+
+                        socket.Connect(ep);
+                    }
+                    else
+                    {
+                        socket.Connect(new UnixDomainSocketEndPoint(uri.Path));
+                    }
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+
+                return FromSocket(socket);
+            default:
+                throw new ArgumentException($"transport: '{uri}' cannot be connected to", nameof(uri));
+        }
+    }
+
+    /// <summary>Opens a snapshot file for an incoming file: migration.</summary>
+    public static MigrationConnection OpenFile(string path) =>
+        new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), null);
+
+    public static MigrationConnection FromSocket(Socket socket) => new(new NetworkStream(socket, ownsSocket: true), socket);
+
+    /// <summary>Shuts the channel down and closes it (QEMU qemu_file_shutdown + close); idempotent.</summary>
+    public void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket?.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already broken: closing is all that is left.
+        }
+
+        Stream.Dispose();
+    }
+
+    public void Dispose() => Close();
+}

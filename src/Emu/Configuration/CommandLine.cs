@@ -1,0 +1,142 @@
+namespace Emu.Configuration;
+
+/// <summary>
+/// QEMU-style switches (<c>-m 128M -kernel FILE -serial stdio …</c>) turned into configuration keys of
+/// <see cref="EmuOptions"/>. Unknown switches, missing values and malformed values are refused with one line.
+/// </summary>
+public static class CommandLine
+{
+    /// <summary>Switch → (configuration key, takes a value).</summary>
+    private static readonly Dictionary<string, (string Key, bool HasValue)> Switches = new(StringComparer.Ordinal)
+    {
+        ["-m"] = (nameof(EmuOptions.Memory), true),
+        ["-kernel"] = (nameof(EmuOptions.Kernel), true),
+        ["-append"] = (nameof(EmuOptions.Append), true),
+        ["-bios"] = (nameof(EmuOptions.Bios), true),
+        ["-drive"] = (nameof(EmuOptions.Drive), true),
+        ["-serial"] = (nameof(EmuOptions.Serial), true),
+        ["-debugcon"] = (nameof(EmuOptions.Debugcon), true),
+        ["-display"] = (nameof(EmuOptions.Display), true),
+        ["-qmp"] = (nameof(EmuOptions.Qmp), true),
+        ["-incoming"] = (nameof(EmuOptions.Incoming), true),
+        ["-no-reboot"] = (nameof(EmuOptions.NoReboot), false),
+        ["-S"] = (nameof(EmuOptions.StartPaused), false),
+        ["-smp"] = (nameof(EmuOptions.Smp), true),
+        ["-name"] = (nameof(EmuOptions.Name), true),
+        ["-d"] = (nameof(EmuOptions.LogLevel), true),
+        ["--log-file"] = (nameof(EmuOptions.LogFile), true),
+    };
+
+    public static IEnumerable<string> Known => Switches.Keys;
+
+    /// <summary>Parses argv into configuration key/value pairs (list keys as "Qmp:0", "Qmp:1").</summary>
+    public static Dictionary<string, string?> Parse(IReadOnlyList<string> args)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        int qmpCount = 0;
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            string name = arg.StartsWith("--", StringComparison.Ordinal) && arg != "--log-file" ? arg[1..] : arg;
+            if (!Switches.TryGetValue(name, out var sw))
+            {
+                throw new ConfigurationException($"emu: unknown option '{arg}' (see README.md for the command line)");
+            }
+
+            if (!sw.HasValue)
+            {
+                values[sw.Key] = "true";
+                continue;
+            }
+
+            if (i + 1 >= args.Count)
+            {
+                throw new ConfigurationException($"emu: option '{arg}' needs a value");
+            }
+
+            string value = args[++i];
+            switch (name)
+            {
+                case "-qmp":
+                    values[$"{sw.Key}:{qmpCount++}"] = value;
+                    break;
+                case "-drive":
+                    values[sw.Key] = ParseDrive(value);
+                    break;
+                default:
+                    values[sw.Key] = value;
+                    break;
+            }
+        }
+
+        return values;
+    }
+
+    /// <summary>Checks the bound options once: sizes, enumerations and the endpoints' shapes.</summary>
+    public static void Validate(EmuOptions o)
+    {
+        _ = o.RamSizeBytes;
+        CheckChardev(o.Serial, "-serial");
+        CheckChardev(o.Debugcon, "-debugcon");
+        if (o.Display is not ("none" or "sdl"))
+        {
+            throw new ConfigurationException($"emu: option '-display': '{o.Display}' is not supported (use none or sdl)");
+        }
+
+        if (o.Smp != 1)
+        {
+            throw new ConfigurationException($"emu: option '-smp': {o.Smp} vCPUs requested, this machine has exactly 1");
+        }
+
+        if (o.LogLevel.ToLowerInvariant() is not ("verbose" or "debug" or "information" or "info" or "warning" or "error" or "fatal"))
+        {
+            throw new ConfigurationException($"emu: option '-d': unknown log level '{o.LogLevel}' (verbose, debug, info, warning, error)");
+        }
+
+        if (o.Kernel != null && o.Bios != null)
+        {
+            throw new ConfigurationException("emu: options '-kernel' and '-bios' cannot be combined (a multiboot kernel starts without firmware)");
+        }
+
+        if (o.Incoming != null && !(o.Incoming == "defer" || o.Incoming.StartsWith("tcp:", StringComparison.Ordinal)
+            || o.Incoming.StartsWith("unix:", StringComparison.Ordinal) || o.Incoming.StartsWith("file:", StringComparison.Ordinal)))
+        {
+            throw new ConfigurationException($"emu: option '-incoming': '{o.Incoming}' is not tcp:HOST:PORT, unix:PATH, file:PATH or defer");
+        }
+    }
+
+    private static void CheckChardev(string spec, string option)
+    {
+        if (spec is "stdio" or "none" || (spec.StartsWith("file:", StringComparison.Ordinal) && spec.Length > 5))
+        {
+            return;
+        }
+
+        throw new ConfigurationException($"emu: option '{option}': '{spec}' is not stdio, file:PATH or none");
+    }
+
+    private static string ParseDrive(string spec)
+    {
+        string? file = null;
+        foreach (string part in spec.Split(','))
+        {
+            int eq = part.IndexOf('=');
+            string key = eq < 0 ? part : part[..eq];
+            string val = eq < 0 ? "" : part[(eq + 1)..];
+            switch (key)
+            {
+                case "file":
+                    file = val;
+                    break;
+                case "format" when val == "raw":
+                case "if" when val == "ide":
+                case "index" or "media" when val is "0" or "disk":
+                    break;
+                default:
+                    throw new ConfigurationException($"emu: option '-drive': '{part}' is not supported (use file=PATH,format=raw)");
+            }
+        }
+
+        return file is { Length: > 0 } ? file : throw new ConfigurationException("emu: option '-drive': file=PATH is missing");
+    }
+}

@@ -1,0 +1,48 @@
+namespace Emu.Configuration;
+
+/// <summary>
+/// Every setting of one <c>emu</c> process, bound from defaults &lt; <c>emu.json</c> &lt; <c>EMU_*</c> environment
+/// &lt; command line. Property names are the configuration keys (e.g. <c>EMU_Memory=256M</c>, <c>"Serial": "stdio"</c>).
+/// </summary>
+public sealed class EmuOptions
+{
+    /// <summary>Guest RAM, QEMU <c>-m</c> syntax ("128M", "1G", "512" = MiB).</summary>
+    public string Memory { get; set; } = "128M";
+
+    public string? Kernel { get; set; }
+
+    /// <summary>The multiboot command line (QEMU <c>-append</c>).</summary>
+    public string Append { get; set; } = "";
+
+    public string? Bios { get; set; }
+
+    /// <summary>A raw disk image for the ATA master (<c>-drive file=PATH,format=raw</c>).</summary>
+    public string? Drive { get; set; }
+
+    public string Serial { get; set; } = "stdio";
+
+    public string Debugcon { get; set; } = "none";
+
+    public string Display { get; set; } = "none";
+
+    /// <summary>QMP endpoints (<c>-qmp</c>, may repeat): unix:PATH,server,wait=off or tcp:HOST:PORT,server,wait=off.</summary>
+    public List<string> Qmp { get; set; } = [];
+
+    public string? Incoming { get; set; }
+
+    public bool NoReboot { get; set; }
+
+    /// <summary>QEMU <c>-S</c>: do not start the guest until <c>cont</c>.</summary>
+    public bool StartPaused { get; set; }
+
+    public int Smp { get; set; } = 1;
+
+    public string? Name { get; set; }
+
+    /// <summary>Console log level (<c>-d LEVEL</c>): verbose, debug, information, warning, error.</summary>
+    public string LogLevel { get; set; } = "warning";
+
+    public string? LogFile { get; set; }
+
+    public ulong RamSizeBytes => MemorySize.Parse(Memory, "-m");
+}

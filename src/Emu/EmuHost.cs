@@ -1,0 +1,200 @@
+using System.Text.Json.Nodes;
+using Emu.Chardev;
+using Emu.Configuration;
+using Emu.Display;
+using Emu.Machine.Board;
+using Emu.Machine.Devices;
+using Emu.Migration.Precopy;
+using Emu.Monitor;
+using Emu.Monitor.Commands;
+using Emu.Monitor.Events;
+using Emu.Monitor.Server;
+using Serilog;
+
+namespace Emu;
+
+/// <summary>
+/// One emu process: the machine, its chardevs, the QMP servers, migration and the display, wired together.
+/// <see cref="Run"/> blocks until the machine ends or QMP says quit, and returns the process exit code.
+/// </summary>
+internal sealed class EmuHost : IDisposable, IQmpEvents
+{
+    private readonly EmuOptions _options;
+    private readonly List<IDisposable> _owned = [];
+    private readonly List<QmpServer> _qmp = [];
+    private readonly TaskCompletionSource<MachineExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly RunStateEvents _runStateEvents;
+    private readonly VgaRenderer _renderer;
+    private readonly object _renderLock = new();
+
+    public EmuHost(EmuOptions options)
+    {
+        _options = options;
+        ICharBackend? serial = Own(CharBackends.Open(options.Serial, "-serial"));
+        ICharBackend? debugcon = Own(CharBackends.Open(options.Debugcon, "-debugcon"));
+        Machine = new PcMachine(BuildMachineOptions(options, serial, debugcon));
+        _owned.Add(Machine);
+        Machine.Exited += e => _exit.TrySetResult(e);
+        _renderer = new VgaRenderer(Machine.Vga);
+
+        _runStateEvents = new RunStateEvents(Machine, this);
+        _owned.Add(_runStateEvents);
+        Migration = new MigrationController(Machine, Emit, Log.ForContext<MigrationController>())
+        {
+            IncomingFailed = message => _exit.TrySetResult(new MachineExit(1, "host-error", $"emu: {message}")),
+        };
+
+        var commands = new QmpCommandTable();
+        MachineCommands.Register(commands, Machine, Machine.Memory, new MachineControl
+        {
+            Quit = () => RequestQuit(ShutdownCause.HostQmpQuit),
+            SystemReset = () =>
+            {
+                Machine.SystemReset();
+                _runStateEvents.EmitReset(ShutdownCause.HostQmpSystemReset);
+            },
+            SetAutostart = on => Migration.Autostart = on,
+            Screendump = Screendump,
+            Name = options.Name,
+        });
+        MigrationCommands.Register(commands, Migration);
+        foreach (string spec in options.Qmp)
+        {
+            QmpEndpoint endpoint;
+            try
+            {
+                endpoint = QmpEndpoint.Parse(spec);
+            }
+            catch (FormatException e)
+            {
+                throw new ConfigurationException(e.Message);
+            }
+
+            var server = new QmpServer(endpoint, commands);
+            _qmp.Add(server);
+            server.Start();
+        }
+    }
+
+    public PcMachine Machine { get; }
+
+    public MigrationController Migration { get; }
+
+    public int Run()
+    {
+        if (_options.Incoming != null)
+        {
+            Machine.SetRunState(RunState.InMigrate);
+            Migration.Autostart = !_options.StartPaused;
+            if (_options.Incoming != "defer")
+            {
+                Migration.StartIncoming(_options.Incoming);
+            }
+        }
+        else if (_options.StartPaused)
+        {
+            Machine.SetRunState(RunState.Paused);
+        }
+        else
+        {
+            Machine.Start();
+        }
+
+        MachineExit exit = _exit.Task.GetAwaiter().GetResult();
+        if (exit.Message != null)
+        {
+            Console.Error.WriteLine(exit.Message);
+        }
+
+        _runStateEvents.EmitShutdown(exit.Reason switch
+        {
+            "host-qmp-quit" => ShutdownCause.HostQmpQuit,
+            "guest-reset" => ShutdownCause.GuestReset,
+            "host-error" or "internal-error" => ShutdownCause.HostError,
+            _ => ShutdownCause.GuestShutdown,
+        });
+        Log.Information("machine ended: {Reason}, exit code {ExitCode}", exit.Reason, exit.ExitCode);
+        return exit.ExitCode;
+    }
+
+    public void Emit(string name, JsonObject? data = null)
+    {
+        foreach (QmpServer s in _qmp)
+        {
+            s.Emit(name, data?.DeepClone().AsObject());
+        }
+    }
+
+    private void RequestQuit(ShutdownCause cause) =>
+        _exit.TrySetResult(new MachineExit(0, cause == ShutdownCause.HostQmpQuit ? "host-qmp-quit" : "host-signal", null));
+
+    private void Screendump(ScreendumpRequest request)
+    {
+        FrameBuffer frame;
+        lock (_renderLock)
+        {
+            frame = _renderer.Snapshot(Environment.TickCount64);
+        }
+
+        ScreenDump.Write(request.FileName, frame, request.Format == Monitor.Commands.ScreendumpFormat.Png ? Display.ScreenDumpFormat.Png : Display.ScreenDumpFormat.Ppm);
+    }
+
+    private static MachineOptions BuildMachineOptions(EmuOptions o, ICharBackend? serial, ICharBackend? debugcon)
+    {
+        byte[]? kernel = o.Kernel != null ? ReadImage(o.Kernel, "-kernel") : null;
+        string? biosPath = o.Kernel == null ? o.Bios ?? DefaultFirmwarePath() : null;
+        return new MachineOptions
+        {
+            RamSizeBytes = o.RamSizeBytes,
+            Kernel = kernel,
+            KernelName = o.Kernel ?? "",
+            KernelCommandLine = o.Append,
+            Firmware = biosPath != null ? ReadImage(biosPath, "-bios") : null,
+            FirmwareName = biosPath ?? "",
+            DrivePath = o.Drive,
+            Serial = serial,
+            Debugcon = debugcon,
+            NoReboot = o.NoReboot,
+        };
+    }
+
+    /// <summary>out/firmware/bios.bin beside out/bin, where ./run.sh build puts it.</summary>
+    private static string DefaultFirmwarePath() =>
+        Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "firmware", "bios.bin"));
+
+    private static byte[] ReadImage(string path, string option)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException($"emu: option '{option}': cannot read '{path}': {e.Message}");
+        }
+    }
+
+    private T? Own<T>(T? resource)
+        where T : class
+    {
+        if (resource is IDisposable d)
+        {
+            _owned.Add(d);
+        }
+
+        return resource;
+    }
+
+    public void Dispose()
+    {
+        foreach (QmpServer s in _qmp)
+        {
+            s.Dispose();
+        }
+
+        for (int i = _owned.Count - 1; i >= 0; i--)
+        {
+            _owned[i].Dispose();
+        }
+    }
+}

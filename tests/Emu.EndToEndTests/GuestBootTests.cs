@@ -1,0 +1,71 @@
+using Emu.EndToEndTests.Support;
+
+namespace Emu.EndToEndTests;
+
+/// <summary>The foundation's guests, each booted by a real <c>out/emu</c> process.</summary>
+public sealed class GuestBootTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public void HelloPrintsAndExitsThroughIsaDebugExit()
+    {
+        using var emu = new EmuProcess("hello");
+        emu.Start("-m", "128M", "-kernel", EmuProcess.GuestPath("hello"), "-serial", "stdio", "-display", "none");
+        Assert.Equal(1, emu.WaitForExit(Timeout));
+        Assert.Contains("Hello from Emu", emu.StandardOutput);
+    }
+
+    [Fact]
+    public void AbPrintsAThenPassesAndKeepsItsInvariant()
+    {
+        using var emu = EmuProcess.StartGuest("ab", "ab", "-m", "64M");
+        string serial = emu.WaitForSerial("B", 3, Timeout);
+        Assert.StartsWith("A", serial);
+        using QmpClient qmp = emu.ConnectQmp();
+        qmp.Execute("stop");
+        AbInvariant.CheckOverQmp(qmp, emu.Directory, 64UL << 20);
+    }
+
+    [Fact]
+    public void SelfModifyingCodeRunsTheNewCode()
+    {
+        using var emu = new EmuProcess("smc");
+        emu.Start("-kernel", EmuProcess.GuestPath("smc"), "-serial", "stdio", "-display", "none");
+        Assert.Equal(1, emu.WaitForExit(Timeout));
+        Assert.Contains("SMC ok", emu.StandardOutput);
+        Assert.DoesNotContain("stale", emu.StandardOutput);
+    }
+
+    [Fact]
+    public void BadKernelIsRefusedWithOneClearLine()
+    {
+        using var emu = new EmuProcess("badkernel");
+        string bogus = Path.Combine(emu.Directory, "bogus.elf");
+        File.WriteAllText(bogus, "this is not an ELF file at all, just text");
+        emu.Start("-kernel", bogus, "-serial", "none", "-display", "none");
+        Assert.Equal(1, emu.WaitForExit(Timeout));
+        string err = emu.StandardError.Trim();
+        Assert.Equal($"emu: kernel: '{bogus}' is not an ELF file (expected 7f 45 4c 46 at offset 0, found 74686973)", err);
+    }
+
+    [Fact]
+    public void MissingKernelFileIsRefused()
+    {
+        using var emu = new EmuProcess("nokernel");
+        emu.Start("-kernel", "/nonexistent/k.elf", "-display", "none");
+        Assert.Equal(2, emu.WaitForExit(Timeout));
+        Assert.StartsWith("emu: option '-kernel': cannot read '/nonexistent/k.elf'", emu.StandardError.Trim());
+    }
+
+    [Theory]
+    [InlineData("-frobnicate", "emu: unknown option '-frobnicate' (see README.md for the command line)")]
+    [InlineData("-m", "emu: option '-m' needs a value")]
+    public void UnknownOrMalformedOptionsExitWithCode2(string option, string message)
+    {
+        using var emu = new EmuProcess("badopt");
+        emu.Start(option);
+        Assert.Equal(2, emu.WaitForExit(Timeout));
+        Assert.Equal(message, emu.StandardError.Trim());
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using Emu.EndToEndTests.Support;
+
+namespace Emu.EndToEndTests;
+
+/// <summary>QMP against a running emu: QEMU's protocol, commands and events.</summary>
+public sealed class QmpTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public void StopContQueryStatusAndEvents()
+    {
+        using var emu = EmuProcess.StartGuest("ab", "qmp", "-m", "32M");
+        emu.WaitForSerial("B", Timeout);
+        using QmpClient qmp = emu.ConnectQmp();
+        Assert.True(qmp.Greeting["QMP"]?["version"] != null);
+
+        Assert.Equal("running", qmp.Execute("query-status")["status"]!.GetValue<string>());
+        qmp.Execute("stop");
+        qmp.WaitForEvent("STOP");
+        JsonNode paused = qmp.Execute("query-status");
+        Assert.Equal("paused", paused["status"]!.GetValue<string>());
+        Assert.False(paused["running"]!.GetValue<bool>());
+
+        // While stopped the guest prints nothing more.
+        int bs = emu.Serial.Count(c => c == 'B');
+        Thread.Sleep(300);
+        Assert.Equal(bs, emu.Serial.Count(c => c == 'B'));
+
+        qmp.Execute("cont");
+        qmp.WaitForEvent("RESUME");
+        emu.WaitForSerial("B", bs + 2, Timeout);
+    }
+
+    [Fact]
+    public void MalformedJsonAndUnknownCommandsKeepTheConnection()
+    {
+        using var emu = EmuProcess.StartGuest("ab", "qmp-bad", "-m", "32M");
+        using QmpClient qmp = emu.ConnectQmp();
+        JsonObject bad = qmp.SendRaw("{\"execute\": }\n");
+        Assert.Equal("GenericError", bad["error"]?["class"]?.GetValue<string>());
+        var unknown = Assert.Throws<QmpErrorException>(() => qmp.Execute("no-such-command"));
+        Assert.Equal("CommandNotFound", unknown.ErrorClass);
+        Assert.Equal("running", qmp.Execute("query-status")["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void QuitEmitsShutdownAndEndsTheProcess()
+    {
+        using var emu = EmuProcess.StartGuest("ab", "qmp-quit", "-m", "32M");
+        using QmpClient qmp = emu.ConnectQmp();
+        qmp.Execute("quit");
+        JsonObject shutdown = qmp.WaitForEvent("SHUTDOWN");
+        Assert.Equal("host-qmp-quit", shutdown["data"]?["reason"]?.GetValue<string>());
+        Assert.Equal(0, emu.WaitForExit(Timeout));
+    }
+
+    [Fact]
+    public void PmemsaveWritesGuestMemory()
+    {
+        using var emu = EmuProcess.StartGuest("hello", "pmem", "-m", "32M", "-S");
+        using QmpClient qmp = emu.ConnectQmp();
+        string path = Path.Combine(emu.Directory, "mbi.bin");
+
+        // The multiboot info the loader wrote at 0x9000: flags, mem_lower 639 KiB, mem_upper 31 MiB.
+        qmp.Execute("pmemsave", new JsonObject { ["val"] = 0x9000, ["size"] = 12, ["filename"] = path });
+        byte[] mbi = File.ReadAllBytes(path);
+        Assert.Equal(639u, BitConverter.ToUInt32(mbi, 4));
+        Assert.Equal(31u * 1024, BitConverter.ToUInt32(mbi, 8));
+    }
+}

@@ -1,0 +1,65 @@
+using Emu.Configuration;
+
+namespace Emu.UnitTests.Configuration;
+
+public sealed class CommandLineTests
+{
+    [Fact]
+    public void QemuSwitchesBindToOptions()
+    {
+        EmuOptions o = EmuConfiguration.Load(
+            ["-m", "256M", "-kernel", "ab.elf", "-append", "region=16 work=2", "-serial", "file:s.log", "-display", "none",
+             "-qmp", "unix:/tmp/a.sock,server,wait=off", "-qmp", "tcp:127.0.0.1:4444,server,wait=off", "-no-reboot",
+             "-incoming", "tcp:127.0.0.1:5555", "-d", "debug", "--log-file", "emu.log", "-drive", "file=disk.img,format=raw"],
+            Path.GetTempPath());
+
+        Assert.Equal(256UL << 20, o.RamSizeBytes);
+        Assert.Equal("ab.elf", o.Kernel);
+        Assert.Equal("region=16 work=2", o.Append);
+        Assert.Equal("file:s.log", o.Serial);
+        Assert.Equal(["unix:/tmp/a.sock,server,wait=off", "tcp:127.0.0.1:4444,server,wait=off"], o.Qmp);
+        Assert.True(o.NoReboot);
+        Assert.Equal("tcp:127.0.0.1:5555", o.Incoming);
+        Assert.Equal("debug", o.LogLevel);
+        Assert.Equal("emu.log", o.LogFile);
+        Assert.Equal("disk.img", o.Drive);
+    }
+
+    [Theory]
+    [InlineData(new[] { "-frobnicate" }, "emu: unknown option '-frobnicate'")]
+    [InlineData(new[] { "-m" }, "emu: option '-m' needs a value")]
+    [InlineData(new[] { "-m", "lots" }, "emu: option '-m': 'lots' is not a size")]
+    [InlineData(new[] { "-m", "5G" }, "emu: option '-m': RAM size 5G must be whole MiB between 2M and 3G")]
+    [InlineData(new[] { "-serial", "tty" }, "emu: option '-serial': 'tty' is not stdio, file:PATH or none")]
+    [InlineData(new[] { "-display", "gtk" }, "emu: option '-display': 'gtk' is not supported")]
+    [InlineData(new[] { "-drive", "file=x.img,format=qcow2" }, "emu: option '-drive': 'format=qcow2' is not supported")]
+    [InlineData(new[] { "-incoming", "exec:cat" }, "emu: option '-incoming': 'exec:cat'")]
+    [InlineData(new[] { "-smp", "4" }, "emu: option '-smp': 4 vCPUs requested")]
+    public void BadOptionsAreRefusedNamingTheOption(string[] args, string message)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => EmuConfiguration.Load(args, Path.GetTempPath()));
+        Assert.StartsWith(message, e.Message);
+    }
+
+    [Fact]
+    public void CommandLineBeatsEnvironmentWhichBeatsJson()
+    {
+        string dir = Directory.CreateTempSubdirectory("emu-cfg").FullName;
+        File.WriteAllText(Path.Combine(dir, "emu.json"), """{ "Memory": "64M", "Serial": "none", "Display": "none" }""");
+        Environment.SetEnvironmentVariable("EMU_Serial", "file:env.log");
+        try
+        {
+            EmuOptions fromJsonAndEnv = EmuConfiguration.Load([], dir);
+            Assert.Equal(64UL << 20, fromJsonAndEnv.RamSizeBytes);
+            Assert.Equal("file:env.log", fromJsonAndEnv.Serial);
+
+            EmuOptions cli = EmuConfiguration.Load(["-serial", "stdio"], dir);
+            Assert.Equal("stdio", cli.Serial);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("EMU_Serial", null);
+            Directory.Delete(dir, true);
+        }
+    }
+}

@@ -16,8 +16,8 @@ namespace Emu.Benchmarks;
 [MemoryDiagnoser]
 public class CpuBenchmarks : IDisposable
 {
-    private const int InstructionsPerInvoke = 10_000_000;
-    private const uint CodeAddress = 0x10_0000;
+    internal const int InstructionsPerInvoke = 10_000_000;
+    internal const uint CodeAddress = 0x10_0000;
 
     private RamBlock? _ram;
     private X86Cpu? _cpu;

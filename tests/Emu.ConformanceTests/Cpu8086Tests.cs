@@ -20,7 +20,7 @@ public sealed class Cpu8086Tests(ITestOutputHelper output)
     private static readonly string[] SkippedStatuses = ["alias", "prefix", "fpu", "undocumented", "undefined"];
 
     /// <summary>The 8086's defined flags: CF PF AF ZF SF TF IF DF OF (bits 12-15 read as ones on an 8086).</summary>
-    private const ushort DefinedFlags = 0x0FD5;
+    internal const ushort DefinedFlags = 0x0FD5;
 
     private static readonly string[] RegisterNames = ["ax", "cx", "dx", "bx", "sp", "bp", "si", "di"];
     private static readonly string[] SegmentNames = ["es", "cs", "ss", "ds"];

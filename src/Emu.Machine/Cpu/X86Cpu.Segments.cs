@@ -8,7 +8,7 @@ namespace Emu.Machine.Cpu;
 /// </summary>
 public sealed partial class X86Cpu
 {
-    private const uint RealModeDataFlags = SegmentCache.FlagP | SegmentCache.FlagS | SegmentCache.TypeWritable | SegmentCache.TypeAccessed;
+    internal const uint RealModeDataFlags = SegmentCache.FlagP | SegmentCache.FlagS | SegmentCache.TypeWritable | SegmentCache.TypeAccessed;
 
     /// <summary>Real-mode segment load: base = selector × 16; the limit and flags stay (so "unreal mode" works, as on real CPUs).</summary>
     internal void LoadRealSegment(int seg, ushort selector)

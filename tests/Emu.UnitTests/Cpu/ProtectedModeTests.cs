@@ -7,8 +7,8 @@ namespace Emu.UnitTests.Cpu;
 /// <summary>Protected-mode behaviour with hand-built GDT, IDT, TSS and page tables: #PF, ring 3 → ring 0 via the TSS, #GP on a limit.</summary>
 public sealed class ProtectedModeTests
 {
-    private const uint Gdt = 0x600, Idt = 0x1000, Handler = 0x3000, Tss = 0x6000, Code = 0x10_0000, Result = 0x5000;
-    private const ushort KernelCode = 0x08, KernelData = 0x10, UserCode = 0x1B, UserData = 0x23, TssSelector = 0x28, SmallData = 0x30;
+    internal const uint Gdt = 0x600, Idt = 0x1000, Handler = 0x3000, Tss = 0x6000, Code = 0x10_0000, Result = 0x5000;
+    internal const ushort KernelCode = 0x08, KernelData = 0x10, UserCode = 0x1B, UserData = 0x23, TssSelector = 0x28, SmallData = 0x30;
 
     private static ulong Descriptor(uint baseAddress, uint limit, byte access, byte flags) =>
         (limit & 0xFFFF) | ((ulong)(baseAddress & 0xFF_FFFF) << 16) | ((ulong)access << 40)

@@ -33,18 +33,18 @@ public sealed unsafe partial class X86Cpu
             switch (op.Kind)
             {
                 case MicroOpKind.AluRegReg:
-                {
-                    ref uint d = ref Unsafe.Add(ref gpr, op.A);
-                    FastAlu((AluKind)op.Imm, ref d, d, Unsafe.Add(ref gpr, op.B));
-                    continue;
-                }
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        FastAlu((AluKind)op.Imm, ref d, d, Unsafe.Add(ref gpr, op.B));
+                        continue;
+                    }
 
                 case MicroOpKind.AluRegImm:
-                {
-                    ref uint d = ref Unsafe.Add(ref gpr, op.A);
-                    FastAlu((AluKind)op.B, ref d, d, op.Imm);
-                    continue;
-                }
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        FastAlu((AluKind)op.B, ref d, d, op.Imm);
+                        continue;
+                    }
 
                 case MicroOpKind.MovRegReg:
                     Unsafe.Add(ref gpr, op.A) = Unsafe.Add(ref gpr, op.B);
@@ -53,24 +53,24 @@ public sealed unsafe partial class X86Cpu
                     Unsafe.Add(ref gpr, op.A) = op.Imm;
                     continue;
                 case MicroOpKind.IncReg:
-                {
-                    ref uint d = ref Unsafe.Add(ref gpr, op.A);
-                    PreserveCarry();
-                    uint a = d;
-                    d = a + 1;
-                    SetLazy(CcOp.Inc, a + 1, a, 1, 0x8000_0000);
-                    continue;
-                }
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        PreserveCarry();
+                        uint a = d;
+                        d = a + 1;
+                        SetLazy(CcOp.Inc, a + 1, a, 1, 0x8000_0000);
+                        continue;
+                    }
 
                 case MicroOpKind.DecReg:
-                {
-                    ref uint d = ref Unsafe.Add(ref gpr, op.A);
-                    PreserveCarry();
-                    uint a = d;
-                    d = a - 1;
-                    SetLazy(CcOp.Dec, a - 1, a, 1, 0x8000_0000);
-                    continue;
-                }
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        PreserveCarry();
+                        uint a = d;
+                        d = a - 1;
+                        SetLazy(CcOp.Dec, a - 1, a, 1, 0x8000_0000);
+                        continue;
+                    }
 
                 case MicroOpKind.Lea:
                     Unsafe.Add(ref gpr, op.A) = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
@@ -80,154 +80,154 @@ public sealed unsafe partial class X86Cpu
 
                 case MicroOpKind.MovRegMem:
                 case MicroOpKind.AluRegMem:
-                {
-                    uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
-                    ref SegmentCache s = ref segs[op.Seg];
-                    if (ea > s.ReadMax4)
                     {
-                        break;
-                    }
-
-                    uint lin = s.Base + ea;
-                    ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                    uint v;
-                    if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
-                    {
-                        v = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
-                    }
-                    else
-                    {
-                        _eip = (start + op.Offset) & ipMask;
-                        v = ReadLinSlow(lin, 4, mmu);
-                        if (_faultVector >= 0)
+                        uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
+                        ref SegmentCache s = ref segs[op.Seg];
+                        if (ea > s.ReadMax4)
                         {
-                            return i;
+                            break;
                         }
-                    }
 
-                    ref uint d = ref Unsafe.Add(ref gpr, op.A);
-                    if (op.Kind == MicroOpKind.MovRegMem)
-                    {
-                        d = v;
-                    }
-                    else
-                    {
-                        FastAlu((AluKind)op.Imm, ref d, d, v);
-                    }
+                        uint lin = s.Base + ea;
+                        ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        uint v;
+                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        {
+                            v = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
+                        }
+                        else
+                        {
+                            _eip = (start + op.Offset) & ipMask;
+                            v = ReadLinSlow(lin, 4, mmu);
+                            if (_faultVector >= 0)
+                            {
+                                return i;
+                            }
+                        }
 
-                    continue;
-                }
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        if (op.Kind == MicroOpKind.MovRegMem)
+                        {
+                            d = v;
+                        }
+                        else
+                        {
+                            FastAlu((AluKind)op.Imm, ref d, d, v);
+                        }
+
+                        continue;
+                    }
 
                 case MicroOpKind.MovzxRegMem8:
-                {
-                    uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
-                    ref SegmentCache s = ref segs[op.Seg];
-                    if (ea > s.ReadMax4)
                     {
-                        break;
-                    }
-
-                    uint lin = s.Base + ea;
-                    ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                    uint v;
-                    if (e.Tag == ((lin & 0xFFFF_F000) | 1))
-                    {
-                        v = e.Host[lin & 0xFFF];
-                    }
-                    else
-                    {
-                        _eip = (start + op.Offset) & ipMask;
-                        v = ReadLinSlow(lin, 1, mmu);
-                        if (_faultVector >= 0)
+                        uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
+                        ref SegmentCache s = ref segs[op.Seg];
+                        if (ea > s.ReadMax4)
                         {
-                            return i;
+                            break;
                         }
-                    }
 
-                    Unsafe.Add(ref gpr, op.A) = v;
-                    continue;
-                }
+                        uint lin = s.Base + ea;
+                        ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        uint v;
+                        if (e.Tag == ((lin & 0xFFFF_F000) | 1))
+                        {
+                            v = e.Host[lin & 0xFFF];
+                        }
+                        else
+                        {
+                            _eip = (start + op.Offset) & ipMask;
+                            v = ReadLinSlow(lin, 1, mmu);
+                            if (_faultVector >= 0)
+                            {
+                                return i;
+                            }
+                        }
+
+                        Unsafe.Add(ref gpr, op.A) = v;
+                        continue;
+                    }
 
                 case MicroOpKind.MovMemReg:
                 case MicroOpKind.MovMemImm:
                 case MicroOpKind.MovMemReg8:
-                {
-                    uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
-                    ref SegmentCache s = ref segs[op.Seg];
-                    if (ea > s.WriteMax4)
                     {
-                        break;
-                    }
-
-                    uint lin = s.Base + ea;
-                    ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                    uint v = op.Kind == MicroOpKind.MovMemImm ? op.Imm : Unsafe.Add(ref gpr, op.B);
-                    int size = op.Kind == MicroOpKind.MovMemReg8 ? 1 : 4;
-                    if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
-                    {
-                        if (size == 4)
+                        uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
+                        ref SegmentCache s = ref segs[op.Seg];
+                        if (ea > s.WriteMax4)
                         {
-                            Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), v);
+                            break;
+                        }
+
+                        uint lin = s.Base + ea;
+                        ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        uint v = op.Kind == MicroOpKind.MovMemImm ? op.Imm : Unsafe.Add(ref gpr, op.B);
+                        int size = op.Kind == MicroOpKind.MovMemReg8 ? 1 : 4;
+                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        {
+                            if (size == 4)
+                            {
+                                Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), v);
+                            }
+                            else
+                            {
+                                e.Host[lin & 0xFFF] = (byte)v;
+                            }
+
+                            e.Log!.MarkPageDirty(e.PageIndex);
                         }
                         else
                         {
-                            e.Host[lin & 0xFFF] = (byte)v;
+                            _eip = (start + op.Offset) & ipMask;
+                            WriteLinSlow(lin, size, v, mmu);
+                            if (_faultVector >= 0)
+                            {
+                                return i;
+                            }
                         }
 
-                        e.Log!.MarkPageDirty(e.PageIndex);
-                    }
-                    else
-                    {
-                        _eip = (start + op.Offset) & ipMask;
-                        WriteLinSlow(lin, size, v, mmu);
-                        if (_faultVector >= 0)
-                        {
-                            return i;
-                        }
-                    }
-
-                    if (_blockExit)
-                    {
-                        // The store hit this block's code: leave before running stale micro-ops.
-                        _eip = (start + op.Offset + op.Length) & ipMask;
-                        return i + 1;
-                    }
-
-                    continue;
-                }
-
-                case MicroOpKind.AluMemReg:
-                {
-                    uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
-                    ref SegmentCache s = ref segs[op.Seg];
-                    if (ea > s.WriteMax4 || ea > s.ReadMax4)
-                    {
-                        break;
-                    }
-
-                    uint lin = s.Base + ea;
-                    ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                    if (e.Tag != ((lin & 0xFFFF_F000) | 1) || (lin & 0xFFF) > 0xFFC)
-                    {
-                        break;
-                    }
-
-                    uint a = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
-                    uint r = a;
-                    FastAlu((AluKind)op.Imm, ref r, a, Unsafe.Add(ref gpr, op.B));
-                    if (r != a || (AluKind)op.Imm is not (AluKind.Cmp or AluKind.Test))
-                    {
-                        Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), r);
-                        e.Log!.MarkPageDirty(e.PageIndex);
                         if (_blockExit)
                         {
+                            // The store hit this block's code: leave before running stale micro-ops.
                             _eip = (start + op.Offset + op.Length) & ipMask;
                             return i + 1;
                         }
+
+                        continue;
                     }
 
-                    continue;
-                }
+                case MicroOpKind.AluMemReg:
+                    {
+                        uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
+                        ref SegmentCache s = ref segs[op.Seg];
+                        if (ea > s.WriteMax4 || ea > s.ReadMax4)
+                        {
+                            break;
+                        }
+
+                        uint lin = s.Base + ea;
+                        ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        if (e.Tag != ((lin & 0xFFFF_F000) | 1) || (lin & 0xFFF) > 0xFFC)
+                        {
+                            break;
+                        }
+
+                        uint a = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
+                        uint r = a;
+                        FastAlu((AluKind)op.Imm, ref r, a, Unsafe.Add(ref gpr, op.B));
+                        if (r != a || (AluKind)op.Imm is not (AluKind.Cmp or AluKind.Test))
+                        {
+                            Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), r);
+                            e.Log!.MarkPageDirty(e.PageIndex);
+                            if (_blockExit)
+                            {
+                                _eip = (start + op.Offset + op.Length) & ipMask;
+                                return i + 1;
+                            }
+                        }
+
+                        continue;
+                    }
 
                 case MicroOpKind.Jcc:
                     if (FastCondition(op.A))
@@ -244,121 +244,121 @@ public sealed unsafe partial class X86Cpu
 
                     continue;
                 case MicroOpKind.Jmp:
-                {
-                    uint t = (start + op.Offset + op.Length + op.Disp) & ipMask;
-                    if (t > segs[SegCs].Limit)
                     {
-                        break;
-                    }
-
-                    _eip = t;
-                    return i + 1;
-                }
-
-                case MicroOpKind.CallRel:
-                case MicroOpKind.PushReg:
-                {
-                    if (!_stack32)
-                    {
-                        break;
-                    }
-
-                    uint esp = Unsafe.Add(ref gpr, RegEsp) - 4;
-                    ref SegmentCache s = ref segs[SegSs];
-                    if (esp > s.WriteMax4)
-                    {
-                        break;
-                    }
-
-                    uint next = (start + op.Offset + op.Length) & ipMask;
-                    uint t = (next + op.Disp) & ipMask;
-                    if (op.Kind == MicroOpKind.CallRel && t > segs[SegCs].Limit)
-                    {
-                        break;
-                    }
-
-                    uint v = op.Kind == MicroOpKind.CallRel ? next : Unsafe.Add(ref gpr, op.A);
-                    uint lin = s.Base + esp;
-                    ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                    if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
-                    {
-                        Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), v);
-                        e.Log!.MarkPageDirty(e.PageIndex);
-                    }
-                    else
-                    {
-                        _eip = (start + op.Offset) & ipMask;
-                        WriteLinSlow(lin, 4, v, mmu);
-                        if (_faultVector >= 0)
-                        {
-                            return i;
-                        }
-                    }
-
-                    Unsafe.Add(ref gpr, RegEsp) = esp;
-                    if (op.Kind == MicroOpKind.CallRel)
-                    {
-                        _eip = t;
-                        return i + 1;
-                    }
-
-                    if (_blockExit)
-                    {
-                        _eip = next;
-                        return i + 1;
-                    }
-
-                    continue;
-                }
-
-                case MicroOpKind.PopReg:
-                case MicroOpKind.Ret:
-                {
-                    if (!_stack32)
-                    {
-                        break;
-                    }
-
-                    uint esp = Unsafe.Add(ref gpr, RegEsp);
-                    ref SegmentCache s = ref segs[SegSs];
-                    if (esp > s.ReadMax4)
-                    {
-                        break;
-                    }
-
-                    uint lin = s.Base + esp;
-                    ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                    uint v;
-                    if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
-                    {
-                        v = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
-                    }
-                    else
-                    {
-                        _eip = (start + op.Offset) & ipMask;
-                        v = ReadLinSlow(lin, 4, mmu);
-                        if (_faultVector >= 0)
-                        {
-                            return i;
-                        }
-                    }
-
-                    if (op.Kind == MicroOpKind.Ret)
-                    {
-                        if (v > segs[SegCs].Limit)
+                        uint t = (start + op.Offset + op.Length + op.Disp) & ipMask;
+                        if (t > segs[SegCs].Limit)
                         {
                             break;
                         }
 
-                        Unsafe.Add(ref gpr, RegEsp) = esp + 4;
-                        _eip = v;
+                        _eip = t;
                         return i + 1;
                     }
 
-                    Unsafe.Add(ref gpr, RegEsp) = esp + 4;
-                    Unsafe.Add(ref gpr, op.A) = v;
-                    continue;
-                }
+                case MicroOpKind.CallRel:
+                case MicroOpKind.PushReg:
+                    {
+                        if (!_stack32)
+                        {
+                            break;
+                        }
+
+                        uint esp = Unsafe.Add(ref gpr, RegEsp) - 4;
+                        ref SegmentCache s = ref segs[SegSs];
+                        if (esp > s.WriteMax4)
+                        {
+                            break;
+                        }
+
+                        uint next = (start + op.Offset + op.Length) & ipMask;
+                        uint t = (next + op.Disp) & ipMask;
+                        if (op.Kind == MicroOpKind.CallRel && t > segs[SegCs].Limit)
+                        {
+                            break;
+                        }
+
+                        uint v = op.Kind == MicroOpKind.CallRel ? next : Unsafe.Add(ref gpr, op.A);
+                        uint lin = s.Base + esp;
+                        ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        {
+                            Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), v);
+                            e.Log!.MarkPageDirty(e.PageIndex);
+                        }
+                        else
+                        {
+                            _eip = (start + op.Offset) & ipMask;
+                            WriteLinSlow(lin, 4, v, mmu);
+                            if (_faultVector >= 0)
+                            {
+                                return i;
+                            }
+                        }
+
+                        Unsafe.Add(ref gpr, RegEsp) = esp;
+                        if (op.Kind == MicroOpKind.CallRel)
+                        {
+                            _eip = t;
+                            return i + 1;
+                        }
+
+                        if (_blockExit)
+                        {
+                            _eip = next;
+                            return i + 1;
+                        }
+
+                        continue;
+                    }
+
+                case MicroOpKind.PopReg:
+                case MicroOpKind.Ret:
+                    {
+                        if (!_stack32)
+                        {
+                            break;
+                        }
+
+                        uint esp = Unsafe.Add(ref gpr, RegEsp);
+                        ref SegmentCache s = ref segs[SegSs];
+                        if (esp > s.ReadMax4)
+                        {
+                            break;
+                        }
+
+                        uint lin = s.Base + esp;
+                        ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        uint v;
+                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        {
+                            v = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
+                        }
+                        else
+                        {
+                            _eip = (start + op.Offset) & ipMask;
+                            v = ReadLinSlow(lin, 4, mmu);
+                            if (_faultVector >= 0)
+                            {
+                                return i;
+                            }
+                        }
+
+                        if (op.Kind == MicroOpKind.Ret)
+                        {
+                            if (v > segs[SegCs].Limit)
+                            {
+                                break;
+                            }
+
+                            Unsafe.Add(ref gpr, RegEsp) = esp + 4;
+                            _eip = v;
+                            return i + 1;
+                        }
+
+                        Unsafe.Add(ref gpr, RegEsp) = esp + 4;
+                        Unsafe.Add(ref gpr, op.A) = v;
+                        continue;
+                    }
             }
 
             // Generic path: the full interpreter works on _eip/_nextEip.

@@ -25,6 +25,19 @@ public sealed partial class MigrationController
                 {
                     dst["error-desc"] = _incoming.Error;
                 }
+
+                // QEMU fill_destination_postcopy_migration_info: with postcopy-blocktime.
+                if (_incoming?.Postcopy?.Blocktime is { } bt)
+                {
+                    dst["postcopy-blocktime"] = bt.TotalMs;
+                    var vcpus = new JsonArray();
+                    foreach (uint ms in bt.VcpuMs)
+                    {
+                        vcpus.Add(ms);
+                    }
+
+                    dst["postcopy-vcpu-blocktime"] = vcpus;
+                }
             }
 
             return dst;
@@ -120,12 +133,6 @@ public sealed partial class MigrationController
                     throw new MigrationException($"Parameter 'capability' does not accept value '{name}'");
                 }
 
-                string? unsupported = Unsupported(c);
-                if (state && unsupported != null)
-                {
-                    throw new MigrationException(unsupported);
-                }
-
                 caps = caps.With(c, state);
             }
 
@@ -168,12 +175,4 @@ public sealed partial class MigrationController
     }
 
     public JsonObject QueryParameters() => MigrationParametersJson.ToQmp(Options.Parameters);
-
-    /// <summary>Capabilities listed for QEMU compatibility whose machinery this build does not have yet.</summary>
-    private static string? Unsupported(MigrationCapability c) => c switch
-    {
-        MigrationCapability.PostcopyRam or MigrationCapability.PostcopyPreempt or MigrationCapability.PostcopyBlocktime
-            or MigrationCapability.ReturnPath => $"Capability '{c.ToQmp()}' is not supported by this build of emu yet (issue 5: postcopy)",
-        _ => null,
-    };
 }

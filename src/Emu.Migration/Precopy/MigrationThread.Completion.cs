@@ -51,19 +51,14 @@ public sealed partial class MigrationThread
         SaveVmWriter.WriteSectionShortHeader(s, SectionType.SectionEnd, RamSectionId);
         ram.Complete(s);
         SaveVmWriter.WriteFooter(s, RamSectionId);
-        List<IVmStateDevice> sections = DeviceSections();
-        for (int i = 0; i < sections.Count; i++)
-        {
-            IVmStateDevice d = sections[i];
-            uint id = i == 0 ? GlobalStateSectionId : FirstDeviceSectionId + (uint)i - 1;
-            SaveVmWriter.WriteSectionHeader(s, SectionType.SectionFull, id, d.SectionName, (uint)d.InstanceId, (uint)d.Description.Version);
-            d.SaveState(s);
-            SaveVmWriter.WriteFooter(s, id);
-        }
-
+        List<IVmStateDevice> sections = WriteDeviceSections(s);
         SaveVmWriter.WriteEof(s);
         SaveVmWriter.WriteVmDescription(s, VmDescription.Build(sections));
         s.Flush();
+        if (!AwaitReturnPathClose())
+        {
+            return;
+        }
 
         long end = MonotonicClock.NowMs;
         _stats.TransferredBytes = s.Position;
@@ -78,6 +73,25 @@ public sealed partial class MigrationThread
             _log.Information("migration: completed in {TotalMs} ms, downtime {DowntimeMs} ms, {Bytes} bytes, {Passes} passes, throttle {Throttle}%",
                 _stats.TotalTimeMs, _stats.DowntimeMs, s.Position, _stats.DirtySyncCount, _machine.ThrottlePercent);
         }
+    }
+
+    /// <summary>
+    /// QEMU qemu_savevm_state_complete_precopy's non-iterable part: every device as a FULL section (the main
+    /// stream at precopy completion, the PACKAGED blob at the postcopy switch).
+    /// </summary>
+    private List<IVmStateDevice> WriteDeviceSections(MigrationStream s)
+    {
+        List<IVmStateDevice> sections = DeviceSections();
+        for (int i = 0; i < sections.Count; i++)
+        {
+            IVmStateDevice d = sections[i];
+            uint id = i == 0 ? GlobalStateSectionId : FirstDeviceSectionId + (uint)i - 1;
+            SaveVmWriter.WriteSectionHeader(s, SectionType.SectionFull, id, d.SectionName, (uint)d.InstanceId, (uint)d.Description.Version);
+            d.SaveState(s);
+            SaveVmWriter.WriteFooter(s, id);
+        }
+
+        return sections;
     }
 
     /// <summary>globalstate, every device of the machine, then Emu's downtime stamp.</summary>
@@ -100,6 +114,8 @@ public sealed partial class MigrationThread
         Ram?.Cleanup();
         try
         {
+            _rp?.Stop();
+            _preempt?.Dispose();
             _stream?.Close();
         }
         finally
@@ -113,7 +129,12 @@ public sealed partial class MigrationThread
             return;
         }
 
-        if (_stoppedByUs)
+        if (_stoppedByUs && EnteredPostcopy)
+        {
+            // QEMU restarts the source only if postcopy never started: the destination owns the guest now.
+            _log.Error("migration: failed after the postcopy switch; the source guest stays stopped (its state lives on the destination)");
+        }
+        else if (_stoppedByUs)
         {
             if (_oldRunState == RunState.Running)
             {

@@ -92,6 +92,9 @@ public sealed partial class MigrationThread
     internal void Abort()
     {
         _pauseSem.Release();
+        _resumeSem.Release();
+        _rp?.Stop();
+        _preempt?.Dispose();
         _wake.Set();
         Action[] aborts;
         lock (_abortLock)
@@ -139,6 +142,11 @@ public sealed partial class MigrationThread
             ApplyRateLimit();
             SaveVmWriter.WriteHeader(_stream);
             Ram = new RamSaver(_machine.RamBlocks, _stats, _autoConverge, pass => _emit("MIGRATION_PASS", new JsonObject { ["pass"] = pass }));
+            if (_options.Capabilities.WantsReturnPath)
+            {
+                OpenReturnPath(_stream);
+            }
+
             SaveVmWriter.WriteSectionHeader(_stream, SectionType.SectionStart, RamSectionId, RamSaver.SectionName, 0, RamSaver.SectionVersion);
             Ram.Setup(_stream);
             SaveVmWriter.WriteFooter(_stream, RamSectionId);
@@ -178,6 +186,14 @@ public sealed partial class MigrationThread
         RamSaver ram = Ram!;
         while (_state.Current == MigrationStatus.Active)
         {
+            CheckReturnPath();
+            if (_startPostcopy)
+            {
+                // QEMU: RAM is all postcopiable, so the switch happens at the first iteration after the request.
+                PostcopyStart();
+                return;
+            }
+
             if (!s.RateLimitExceeded)
             {
                 // QEMU migration_iteration_run.

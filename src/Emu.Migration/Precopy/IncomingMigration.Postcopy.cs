@@ -99,6 +99,7 @@ public sealed partial class IncomingMigration
     /// </summary>
     private void ListenLoop(MigrationStream s)
     {
+        _loader!.ExpectVmDescription = false;
         try
         {
             while (true)

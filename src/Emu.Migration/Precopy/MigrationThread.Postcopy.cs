@@ -130,11 +130,12 @@ public sealed partial class MigrationThread
         _stoppedByUs = true;
         Volatile.Write(ref _enteredPostcopy, true);
         ram.Phase = RamPhase.Downtime;
-        s.RateLimitMax = 0;
+        ApplyRateLimit();
 
         long discarded = ram.SendDiscardBitmap(s);
         MigCommandWriter.SendPing(s, 2);
-        using var buffer = new MemoryStream();
+        var buffer = new MemoryStream();
+        long packageBytes;
         using (MigrationStream package = MigrationStream.ForWriting(buffer))
         {
             MigCommandWriter.SendPostcopyListen(package);
@@ -142,7 +143,8 @@ public sealed partial class MigrationThread
             MigCommandWriter.SendPing(package, 3);
             MigCommandWriter.SendPostcopyRun(package);
             package.Flush();
-            MigCommandWriter.SendPackaged(s, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+            packageBytes = buffer.Length;
+            MigCommandWriter.SendPackaged(s, buffer.GetBuffer().AsSpan(0, (int)packageBytes));
         }
 
         MigCommandWriter.SendPing(s, 4);
@@ -151,7 +153,7 @@ public sealed partial class MigrationThread
         _stats.DowntimeMs = MonotonicClock.NowMs - _downtimeStartMs;
         ram.Phase = RamPhase.Postcopy;
         _log.Information("migration: postcopy started: {Discarded} pages discarded, device state {PackageBytes} bytes, downtime {DowntimeMs} ms",
-            discarded, buffer.Length, _stats.DowntimeMs);
+            discarded, packageBytes, _stats.DowntimeMs);
         if (_options.Has(MigrationCapability.PostcopyPreempt))
         {
             ConnectPreempt(_uri);
@@ -191,7 +193,7 @@ public sealed partial class MigrationThread
                 SaveVmWriter.WriteFooter(s, RamSectionId);
                 s.Flush();
                 _stats.TransferredBytes = s.Position;
-                UpdateCounters(MonotonicClock.NowMs);
+                RateLimit();
             }
             catch (Exception e) when (IsLinkFailure(e) && _state.Current == MigrationStatus.PostcopyActive)
             {

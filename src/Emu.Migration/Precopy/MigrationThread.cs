@@ -231,6 +231,8 @@ public sealed partial class MigrationThread
             long ms = _iterationStartMs + BufferDelayMs - now;
             if (ms > 0)
             {
+                // A kick (cancel, a page request, migrate-start-postcopy) ends the sleep early.
+                _wake.Reset();
                 _wake.Wait((int)ms);
             }
 
@@ -280,7 +282,8 @@ public sealed partial class MigrationThread
     /// <summary>QEMU migration_rate_set: max-bandwidth / XFER_LIMIT_RATIO per window (0 stays unlimited).</summary>
     private void ApplyRateLimit()
     {
-        ulong bw = _options.Parameters.MaxBandwidthBytesPerSec;
+        // After the switch max-postcopy-bandwidth applies (0: unlimited), as QEMU migration_rate_set in postcopy.
+        ulong bw = EnteredPostcopy ? _options.Parameters.MaxPostcopyBandwidthBytesPerSec : _options.Parameters.MaxBandwidthBytesPerSec;
         _stream!.RateLimitMax = bw == 0 ? 0 : (long)Math.Clamp(bw / XferLimitRatio, 1, long.MaxValue);
     }
 }

@@ -36,6 +36,14 @@ public sealed class SaveVmStreamBuilder
         return this;
     }
 
+    public SaveVmStreamBuilder U16(ushort v)
+    {
+        Span<byte> b = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16BigEndian(b, v);
+        _bytes.Write(b);
+        return this;
+    }
+
     public SaveVmStreamBuilder U32(uint v)
     {
         Span<byte> b = stackalloc byte[4];

@@ -6,7 +6,8 @@ namespace Emu.EndToEndTests.Support;
 /// <summary>
 /// One <c>out/emu</c> process for an end-to-end test: a private temp directory for its sockets and logs,
 /// captured stdout and stderr, waits on the serial log with timeouts whose messages carry the serial and
-/// stderr tails, and the whole process tree killed on dispose. Set EMU_E2E_KEEP=1 to keep the directories.
+/// stderr tails, and the whole process tree killed on dispose. Set EMU_E2E_KEEP=1 to keep the directories and
+/// EMU_E2E_LOG=1 to give every process a <c>--log-file</c> there.
 /// </summary>
 public sealed class EmuProcess : IDisposable
 {
@@ -152,6 +153,13 @@ public sealed class EmuProcess : IDisposable
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+
+        if (Environment.GetEnvironmentVariable("EMU_E2E_LOG") == "1")
+        {
+            // Debugging aid: a full log per process, in its directory (keep it with EMU_E2E_KEEP=1).
+            info.ArgumentList.Add("--log-file");
+            info.ArgumentList.Add(Path.Combine(Directory, "emu.log"));
         }
 
         var process = new Process { StartInfo = info };

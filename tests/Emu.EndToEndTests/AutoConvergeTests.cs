@@ -23,14 +23,14 @@ public sealed class AutoConvergeTests
     private const ulong Region16 = 16UL << 20;
 
     /// <summary>
-    /// 16 MiB re-dirtied hundreds of times a second at 32 MiB/s with a 1 ms downtime limit (QEMU's
-    /// migrate_ensure_non_converge): it converges only if the guest stops writing, so only the throttle changes
-    /// while it iterates.
+    /// 40 MiB re-dirtied hundreds of times a second at 32 MiB/s with a 1 ms downtime limit (QEMU's
+    /// migrate_ensure_non_converge): it converges only if the guest stops writing for a whole lap (~1.3 s; the
+    /// vCPU can stall that long only when the host blocks its serial writes), so only the throttle changes.
     /// </summary>
     [Fact]
     public void ThrottleStartsAtInitialRisesByIncrementToTheMaximumAndSlowsTheGuest()
     {
-        using var pair = MigrationPair.Start("ac-rise", ramMiB: 64, append: "region=16");
+        using var pair = MigrationPair.Start("ac-rise", ramMiB: 64, append: "region=40");
         pair.SetCapability("auto-converge");
         pair.SetParameters(new JsonObject
         {
@@ -53,15 +53,20 @@ public sealed class AutoConvergeTests
         Assert.Equal(50, throttleAtHalf);
 
         // Parameters apply at the next trigger (QEMU reads them there): a larger increment and maximum go to 95 %,
-        // 10 ms of running per 200 ms, and the guest's pass rate falls with it. (50 % against 0 % is not asserted:
-        // on a loaded host the scheduler gives a sleeping vCPU back much of what it sleeps.)
+        // 10 ms of running per 200 ms. The vCPU thread's CPU time is then bounded by that duty cycle whatever else
+        // the host runs, and the guest's pass rate falls. (Pass rates at 0 % against 50 % are not compared: on a
+        // loaded host the vCPU gets well under half a core anyway, and the scheduler favours a thread that slept.)
         pair.SetParameters(new JsonObject { ["cpu-throttle-increment"] = 45, ["max-cpu-throttle"] = 95 });
         WaitForThrottle(pair, seen, 95);
         Assert.Equal([20, 30, 40, 50, 95], seen);
-        double atMost = PassRate(pair, TimeSpan.FromSeconds(1.5), out int throttleAtMost);
+        TimeSpan cpuBefore = pair.Source.ThreadCpuTime("vcpu/0");
+        var wall = Stopwatch.StartNew();
+        double atMost = PassRate(pair, TimeSpan.FromSeconds(2), out int throttleAtMost);
+        double cpuShare = (pair.Source.ThreadCpuTime("vcpu/0") - cpuBefore) / wall.Elapsed;
         Assert.Equal(95, throttleAtMost);
-        Assert.True(atMost > 0 && atMost < 0.5 * atHalf,
-            $"pass rate {atMost:F0}/s at 95 % throttle vs {atHalf:F0}/s at 50 %\n{pair.Diagnostics()}");
+        string rates = $"pass rate {atMost:F0}/s at 95 % throttle (vCPU {cpuShare:P0} of wall time) vs {atHalf:F0}/s at 50 %";
+        Assert.True(cpuShare <= 0.15, rates);
+        Assert.True(atMost > 0 && atMost < atHalf, $"{rates}\n{pair.Diagnostics()}");
 
         // As QEMU's test: this guest cannot fit by throttling, so a larger downtime-limit lets it complete; the
         // throttle is gone with the migration (§16 item 18) and the guest runs at full speed again.
@@ -70,7 +75,7 @@ public sealed class AutoConvergeTests
         PrecopyTests.AssertCompletedInfo(done, pair.RamBytes);
         MigrationPair.WaitForStatus(pair.DestinationQmp, ["completed"], Timeout);
         pair.Destination.WaitForSerial("B", 2, Timeout);
-        PrecopyTests.StopAndCheck(pair.Destination, pair.DestinationQmp, pair.RamBytes, Region16);
+        PrecopyTests.StopAndCheck(pair.Destination, pair.DestinationQmp, pair.RamBytes, 40UL << 20);
     }
 
     /// <summary>§16 item 20: the guest outruns the bandwidth; throttling alone makes it converge at the default limit.</summary>

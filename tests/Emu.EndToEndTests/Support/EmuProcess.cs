@@ -186,6 +186,31 @@ public sealed class EmuProcess : IDisposable
     public string WaitForStdout(string text, TimeSpan timeout) =>
         WaitForText(() => StandardOutput, "stdout", text, 1, timeout);
 
+    /// <summary>
+    /// CPU time (user + system) the process's thread named <paramref name="threadName"/> has used so far, from
+    /// Linux's /proc/PID/task/TID/stat (clock ticks of 10 ms). For the vCPU thread ("vcpu/0"): a throttle bounds
+    /// its share of wall time whatever else the host runs.
+    /// </summary>
+    public TimeSpan ThreadCpuTime(string threadName)
+    {
+        Process process = _process ?? throw new InvalidOperationException($"e2e: {Name} was never started");
+        foreach (string task in System.IO.Directory.GetDirectories($"/proc/{process.Id}/task"))
+        {
+            if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') != threadName)
+            {
+                continue;
+            }
+
+            // Fields after "(comm)": state is field 3, utime 14 and stime 15 (proc(5)).
+            string stat = File.ReadAllText(Path.Combine(task, "stat"));
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            long ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
+            return TimeSpan.FromMilliseconds(ticks * 10);
+        }
+
+        throw new InvalidOperationException($"e2e: {Name} has no thread named '{threadName}'");
+    }
+
     /// <summary>Waits for the process to end; returns its exit code.</summary>
     public int WaitForExit(TimeSpan timeout)
     {

@@ -18,9 +18,9 @@ public sealed class AutoConvergeTests
     /// 16 MiB dirtied by the a-b guest with 300 busy-loop iterations per page: on this machine about 8 passes per
     /// second (~130 MiB/s), eight times <see cref="FastDirtierBandwidth"/>, so only a throttle near 90 % lets it fit.
     /// </summary>
-    private const string FastDirtier = "region=16 work=300";
-    private const ulong FastDirtierBandwidth = 16UL << 20;
-    private const ulong Region16 = 16UL << 20;
+    private static readonly string FastDirtier = "region=16 work=300";
+    private static readonly ulong FastDirtierBandwidth = 16UL << 20;
+    private static readonly ulong Region16 = 16UL << 20;
 
     /// <summary>
     /// 40 MiB re-dirtied hundreds of times a second at 32 MiB/s with a 1 ms downtime limit (QEMU's

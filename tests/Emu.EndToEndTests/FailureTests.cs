@@ -12,9 +12,9 @@ public sealed class FailureTests
 {
     private static readonly TimeSpan Timeout = MigrationPair.Timeout;
 
-    private const ulong SlowBandwidth = 32UL << 20;
-    private const int DestinationRamMiB = 64;
-    private const ulong DestinationRam = (ulong)DestinationRamMiB << 20;
+    private static readonly ulong SlowBandwidth = 32UL << 20;
+    private static readonly int DestinationRamMiB = 64;
+    private static readonly ulong DestinationRam = (ulong)DestinationRamMiB << 20;
 
     public static TheoryData<string> HostileStreams => new(HostileStream.Names);
 

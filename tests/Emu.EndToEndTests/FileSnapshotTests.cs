@@ -12,8 +12,8 @@ namespace Emu.EndToEndTests;
 public sealed class FileSnapshotTests
 {
     private static readonly TimeSpan Timeout = MigrationPair.Timeout;
-    private const int RamMiB = 256;
-    private const ulong RamBytes = (ulong)RamMiB << 20;
+    private static readonly int RamMiB = 256;
+    private static readonly ulong RamBytes = (ulong)RamMiB << 20;
 
     /// <summary>
     /// As QEMU's migration-test file cases: stop the source, save, restore. The restored guest is paused (the

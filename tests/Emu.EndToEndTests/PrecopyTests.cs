@@ -13,7 +13,7 @@ public sealed class PrecopyTests
     private static readonly TimeSpan Timeout = MigrationPair.Timeout;
 
     /// <summary>A bandwidth at which the full-region a-b guest cannot converge (it re-dirties far more per lap).</summary>
-    private const ulong SlowBandwidth = 32UL << 20;
+    private static readonly ulong SlowBandwidth = 32UL << 20;
 
     [Theory]
     [InlineData(MigrationTransport.Tcp)]

@@ -99,12 +99,14 @@ public static class MigrationParametersJson
             return $"Invalid parameter type for '{e.Name}', expected: integer";
         }
 
-        // QAPI's uint64 accepts negative numbers for backward compatibility and wraps them.
-        if (j.TryGetValue(out ulong u))
+        // QAPI's uint64 accepts negative numbers for backward compatibility and wraps them. The JSON text is
+        // parsed so values built in code and values parsed from a socket behave alike.
+        string text = j.ToJsonString();
+        if (ulong.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong u))
         {
             value = u;
         }
-        else if (j.TryGetValue(out long l))
+        else if (long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long l))
         {
             value = unchecked((ulong)l);
         }

@@ -1,9 +1,13 @@
 using Emu.Machine.Cpu;
+using Emu.Machine.Devices.Ata;
 using Emu.Machine.Devices.Debug;
+using Emu.Machine.Devices.Keyboard;
 using Emu.Machine.Devices.FwCfg;
 using Emu.Machine.Devices.Pic;
 using Emu.Machine.Devices.Pit;
+using Emu.Machine.Devices.Rtc;
 using Emu.Machine.Devices.Serial;
+using Emu.Machine.Devices.SysCtl;
 using Emu.Machine.Devices.Vga;
 using Emu.Machine.Io;
 using Emu.Machine.Memory;
@@ -40,12 +44,28 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Pic.Register(Io);
         Pit = new Pit8254(Clock, Pic);
         Pit.Register(Io);
+        Speaker = new PcSpeakerPort(Pit, Clock);
+        Speaker.Register(Io);
         Serial = new Uart16550(Pic, 4, options.Serial);
         Serial.Register(Io, 0x3F8);
         new DebugCon(options.Debugcon).Register(Io);
         new IsaDebugExit(code => GuestExit(code)).Register(Io);
+        Rtc = new Mc146818(Clock, Pic, options.RamSizeBytes);
+        Rtc.Register(Io);
         FwCfg = new FwCfg(options.RamSizeBytes);
         FwCfg.Register(Io);
+        Keyboard = new I8042(Pic);
+        Keyboard.Register(Io);
+        Keyboard.ResetRequested = () => RequestReset("keyboard controller reset");
+        PortA = new SystemControlPortA { ResetRequested = () => RequestReset("port 0x92 reset") };
+        PortA.Register(Io);
+        Ata = new AtaController(Pic, options.DrivePath);
+        Ata.Register(Io);
+        if (options.DrivePath != null)
+        {
+            Rtc.SetHardDiskGeometry(0, Ata.Cylinders, Ata.Heads, Ata.SectorsPerTrack);
+        }
+
         Vga = new VgaDevice(Memory, Io);
         _ramBlocks.AddRange(Vga.RamBlocks);
 
@@ -62,8 +82,13 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         _devices.Add(Cpu);
         _devices.AddRange(Pic.StateSections);
         _devices.Add(Pit);
+        _devices.Add(Speaker);
         _devices.Add(Serial);
+        _devices.Add(Rtc);
         _devices.Add(FwCfg);
+        _devices.Add(Keyboard);
+        _devices.Add(PortA);
+        _devices.Add(Ata);
         _devices.Add(Vga);
         _devices.Add(new ClockState(Clock));
 
@@ -88,9 +113,19 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
 
     public Pit8254 Pit { get; }
 
+    public PcSpeakerPort Speaker { get; }
+
     public Uart16550 Serial { get; }
 
+    public Mc146818 Rtc { get; }
+
     public FwCfg FwCfg { get; }
+
+    public I8042 Keyboard { get; }
+
+    public SystemControlPortA PortA { get; }
+
+    public AtaController Ata { get; }
 
     public VgaDevice Vga { get; }
 
@@ -101,9 +136,19 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     /// <summary>The guest asked to end through isa-debug-exit (the value is the process exit code) or shut down.</summary>
     public event Action<MachineExit>? Exited;
 
-    /// <summary>Puts the CPU where the boot path wants it: the multiboot entry, or the reset vector for firmware.</summary>
+    /// <summary>
+    /// Puts the CPU where the boot path wants it (the multiboot entry, or the reset vector for firmware) and the
+    /// devices in their power-on state; CMOS RAM survives, as on a PC.
+    /// </summary>
     private void ResetCpuToBoot()
     {
+        Pic.Reset();
+        Pit.Reset();
+        Serial.Reset();
+        Keyboard.Reset();
+        PortA.Reset();
+        Ata.Reset();
+        Vga.Reset();
         Cpu.Reset();
         if (_options.Kernel != null)
         {
@@ -135,6 +180,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     public void Dispose()
     {
         Quit();
+        Ata.Dispose();
         foreach (RamBlock b in _ramBlocks)
         {
             b.Dispose();

@@ -60,8 +60,12 @@ public sealed partial class X86Cpu
         DeliverException(first, error, 0);
     }
 
+    /// <summary>The last exception vector delivered (diagnostics and single-stepping).</summary>
+    internal int _lastDeliveredException = -1;
+
     private void DeliverException(int vector, uint error, int depth)
     {
+        _lastDeliveredException = vector;
         DeliverInterrupt(vector, InterruptSource.Exception, error, _eip);
         if (_faultVector < 0)
         {

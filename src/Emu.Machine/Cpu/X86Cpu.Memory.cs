@@ -29,13 +29,18 @@ public sealed unsafe partial class X86Cpu
         _tlbWrite = new TlbEntry[2 * TlbSize];
     }
 
-    private void SetMmuIndex() => _mmu = _cpl == 3 ? TlbSize : 0;
+    private void SetMmuIndex()
+    {
+        _mmu = _cpl == 3 ? TlbSize : 0;
+        _linkEpoch++;
+    }
 
     internal void FlushTlb()
     {
         Array.Clear(_tlbRead);
         Array.Clear(_tlbWrite);
         FlushCodeTlb();
+        _linkEpoch++;
     }
 
     /// <summary>INVLPG: drops one linear page from both privilege halves.</summary>
@@ -48,6 +53,7 @@ public sealed unsafe partial class X86Cpu
         _tlbWrite[i + TlbSize] = default;
         _codeTlb[i] = default;
         _codeTlb[i + TlbSize] = default;
+        _linkEpoch++;
     }
 
     // ---- linear access ----

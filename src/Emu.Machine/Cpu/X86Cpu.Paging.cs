@@ -7,7 +7,7 @@ namespace Emu.Machine.Cpu;
 /// </summary>
 public sealed partial class X86Cpu
 {
-    private const uint PteP = 1, PteRw = 2, PteUs = 4, PteA = 0x20, PteD = 0x40, PtePs = 0x80;
+    internal const uint PteP = 1, PteRw = 2, PteUs = 4, PteA = 0x20, PteD = 0x40, PtePs = 0x80;
 
     /// <summary>
     /// Translates one linear address. <paramref name="dirtyOk"/> says a write may go straight to the page from now

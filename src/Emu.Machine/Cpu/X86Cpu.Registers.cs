@@ -19,7 +19,11 @@ public sealed partial class X86Cpu
 
     private static readonly RegisterInfo[] s_registers = BuildRegisterTable();
 
-    internal readonly uint[] _gpr = new uint[8];
+    /// <summary>The eight general registers plus a ninth that is always zero: micro-ops name it for "no base/index register".</summary>
+    internal readonly uint[] _gpr = new uint[9];
+
+    /// <summary>Micro-op register number that reads as zero.</summary>
+    internal const byte NoRegister = 8;
     internal uint _eip;
 
     /// <summary>EIP of the next instruction; branch handlers overwrite it.</summary>

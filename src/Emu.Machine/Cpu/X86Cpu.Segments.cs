@@ -8,7 +8,7 @@ namespace Emu.Machine.Cpu;
 /// </summary>
 public sealed partial class X86Cpu
 {
-    private const uint RealModeDataFlags = SegmentCache.FlagP | SegmentCache.FlagS | SegmentCache.TypeWritable | SegmentCache.TypeAccessed;
+    internal const uint RealModeDataFlags = SegmentCache.FlagP | SegmentCache.FlagS | SegmentCache.TypeWritable | SegmentCache.TypeAccessed;
 
     /// <summary>Real-mode segment load: base = selector × 16; the limit and flags stay (so "unreal mode" works, as on real CPUs).</summary>
     internal void LoadRealSegment(int seg, ushort selector)
@@ -27,6 +27,11 @@ public sealed partial class X86Cpu
         {
             UpdateMode();
         }
+
+        if (seg == SegCs)
+        {
+            _linkEpoch++;
+        }
     }
 
     internal void SetSegmentCache(int seg, ushort selector, uint baseAddress, uint limit, uint flags)
@@ -40,6 +45,11 @@ public sealed partial class X86Cpu
         if (seg == SegCs || seg == SegSs)
         {
             UpdateMode();
+        }
+
+        if (seg == SegCs)
+        {
+            _linkEpoch++;
         }
     }
 

@@ -27,7 +27,7 @@ public sealed partial class X86Cpu
 
         return new CpuState
         {
-            Gpr = (uint[])_gpr.Clone(),
+            Gpr = _gpr.AsSpan(0, 8).ToArray(),
             Eip = _eip,
             Eflags = GetEflags(),
             SegSelector = sel,

@@ -165,7 +165,7 @@ public sealed unsafe partial class X86Cpu
         var ops = new MicroOp[count];
         for (int i = 0; i < count; i++)
         {
-            ops[i] = Lower(in instructions[i]);
+            ops[i] = Lower(in instructions[i], (ushort)(instructions[i].IP32 - _eip));
         }
 
         long pageKey0 = ProtectCodePage(gpa);

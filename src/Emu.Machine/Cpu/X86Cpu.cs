@@ -4,6 +4,7 @@ using Emu.Machine.Devices;
 using Emu.Machine.Io;
 using Emu.Machine.Memory;
 using Emu.Machine.State;
+using System.Runtime.CompilerServices;
 using Serilog;
 
 namespace Emu.Machine.Cpu;
@@ -44,6 +45,9 @@ public sealed partial class X86Cpu : IVmState<CpuState>
     private DecodedBlock? _currentBlock;
     private string? _shutdownReason;
     private int _memoryGeneration = -1;
+
+    /// <summary>Bumped whenever a block link may have gone stale: TLB flush, CS or privilege change.</summary>
+    private int _linkEpoch;
 
     public X86Cpu(AddressSpace memory, IoBus io, IInterruptController interrupts, CpuOptions? options = null)
     {
@@ -198,35 +202,83 @@ public sealed partial class X86Cpu : IVmState<CpuState>
                 FlushCaches();
             }
 
-            ExecuteBlock(end - _retired);
+            ExecuteBlocks(end);
         }
     }
 
-    /// <summary>Finds or translates the block at CS:EIP and interprets up to <paramref name="budget"/> of its instructions.</summary>
-    private void ExecuteBlock(long budget)
+    /// <summary>
+    /// Executes exactly one instruction, or delivers the one fault it raises (single-step for conformance vectors).
+    /// Returns the exception vector delivered, or -1.
+    /// </summary>
+    internal int Step()
     {
-        DecodedBlock? block = FindBlock();
-        if (block == null)
+        _lastDeliveredException = -1;
+        if (!_halted && _shutdownReason == null)
         {
-            DeliverPendingFault();
-            return;
+            ExecuteBlocks(_retired + 1);
         }
 
-        _currentBlock = block;
-        _blockExit = false;
-        int n = budget < block.Count ? (int)budget : block.Count;
-        int done = Interpret(block, n);
-        _retired += done;
-        _currentBlock = null;
-        if (_faultVector >= 0)
-        {
-            DeliverPendingFault();
-        }
+        return _lastDeliveredException;
+    }
 
-        if (_shadowRequested)
+    /// <summary>
+    /// Runs blocks back to back until the budget is spent or something needs the outer loop: a fault, a block
+    /// that asked to exit (HLT, STI, mode changes), a pending interrupt with IF set, or an exit request.
+    /// Consecutive blocks are found through the previous block's links (QEMU's TB chaining) when still valid.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ExecuteBlocks(long end)
+    {
+        DecodedBlock? previous = null;
+        while (true)
         {
-            _shadowRequested = false;
-            _inhibitUntil = _retired + 1;
+            DecodedBlock? block = null;
+            if (previous != null)
+            {
+                block = previous.FollowLink(_eip, _linkEpoch);
+            }
+
+            if (block == null)
+            {
+                block = FindBlock();
+                if (block == null)
+                {
+                    DeliverPendingFault();
+                    return;
+                }
+
+                previous?.SetLink(block, _eip, _linkEpoch);
+            }
+
+            _currentBlock = block;
+            _blockExit = false;
+            long budget = end - _retired;
+            int n = budget < block.Count ? (int)budget : block.Count;
+            int done = Interpret(block, n);
+            _retired += done;
+            _currentBlock = null;
+            if (_blockExit || _faultVector >= 0)
+            {
+                if (_faultVector >= 0)
+                {
+                    DeliverPendingFault();
+                }
+
+                if (_shadowRequested)
+                {
+                    _shadowRequested = false;
+                    _inhibitUntil = _retired + 1;
+                }
+
+                return;
+            }
+
+            if (_retired >= end || _exitRequested || ((_eflags & FlagIf) != 0 && _interrupts.HasPendingInterrupt))
+            {
+                return;
+            }
+
+            previous = block;
         }
     }
 }

@@ -10,7 +10,7 @@ namespace Emu.Migration.Precopy;
 public sealed partial class MigrationThread
 {
     /// <summary>Section ids in registration order, as QEMU numbers its handlers: ram first, then globalstate.</summary>
-    private const uint RamSectionId = 0, GlobalStateSectionId = 1, FirstDeviceSectionId = 2;
+    internal const uint RamSectionId = 0, GlobalStateSectionId = 1, FirstDeviceSectionId = 2;
 
     /// <summary>
     /// QEMU migration_completion for precopy: stop the VM (FINISH_MIGRATE), optionally wait in pre-switchover,

@@ -30,7 +30,7 @@ public sealed partial class RamSaver
     /// <summary>A sync period lasts at least this long before rates and auto-converge are evaluated.</summary>
     public const int SyncPeriodMs = 1000;
 
-    private const int PageSize = RamBlock.PageSize;
+    internal const int PageSize = RamBlock.PageSize;
 
     private readonly RamBlock[] _blocks;
     private readonly ulong[][] _bmaps;

@@ -91,13 +91,13 @@ public static class MigrationCommands
                 throw QmpException.Generic("Invalid parameter type for 'capabilities[]', expected: object");
             }
 
-            result.Add((RequiredString(o, "capability"), OptionalBoolRequired(o, "state")));
+            result.Add((RequiredString(o, "capability"), RequiredBool(o, "state")));
         }
 
         return result;
     }
 
-    private static bool OptionalBoolRequired(JsonObject o, string name)
+    private static bool RequiredBool(JsonObject o, string name)
     {
         if (!o.ContainsKey(name))
         {

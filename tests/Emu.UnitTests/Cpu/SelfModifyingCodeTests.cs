@@ -6,7 +6,7 @@ namespace Emu.UnitTests.Cpu;
 
 public sealed class SelfModifyingCodeTests
 {
-    private const uint Code = 0x10_0000;
+    internal const uint Code = 0x10_0000;
 
     [Fact]
     public void StoreIntoTheRunningBlockRunsTheNewCode()

@@ -17,6 +17,7 @@ internal sealed class FakeMachine : IMigratableMachine, IDisposable
     private Thread? _guest;
     private volatile bool _guestStop;
     private int _guestPaused;
+    private readonly object _guestLock = new();
 
     public FakeMachine(params (string IdStr, ulong Size)[] blocks)
     {
@@ -58,9 +59,14 @@ internal sealed class FakeMachine : IMigratableMachine, IDisposable
 
     public FakeDevice Timer => (FakeDevice)_devices[0];
 
+    /// <summary>As a real machine's: returns only once the guest thread is outside any store.</summary>
     public void Stop(RunState state)
     {
         Interlocked.Exchange(ref _guestPaused, 1);
+        lock (_guestLock)
+        {
+        }
+
         SetRunState(state);
     }
 
@@ -105,9 +111,17 @@ internal sealed class FakeMachine : IMigratableMachine, IDisposable
                     continue;
                 }
 
-                for (int p = 0; p < pages && Volatile.Read(ref _guestPaused) == 0; p++)
+                for (int p = 0; p < pages; p++)
                 {
-                    GuestWrite(0, (ulong)p << RamBlock.PageShift, v);
+                    lock (_guestLock)
+                    {
+                        if (Volatile.Read(ref _guestPaused) != 0)
+                        {
+                            break;
+                        }
+
+                        GuestWrite(0, (ulong)p << RamBlock.PageShift, v);
+                    }
                 }
 
                 v++;

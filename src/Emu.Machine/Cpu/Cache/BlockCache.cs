@@ -9,8 +9,8 @@ namespace Emu.Machine.Cpu.Cache;
 /// </summary>
 internal sealed class BlockCache
 {
-    private const int HashBits = 14;
-    private const int HashMask = (1 << HashBits) - 1;
+    internal const int HashBits = 14;
+    internal const int HashMask = (1 << HashBits) - 1;
 
     private readonly DecodedBlock?[] _hash = new DecodedBlock?[1 << HashBits];
     private readonly Dictionary<long, List<DecodedBlock>> _byPage = new();

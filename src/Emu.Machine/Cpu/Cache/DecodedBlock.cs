@@ -40,4 +40,47 @@ internal sealed class DecodedBlock
 
     /// <summary>Cleared (possibly from another thread) when the code under the block is written.</summary>
     public volatile bool Valid = true;
+
+    private DecodedBlock? _link0;
+    private DecodedBlock? _link1;
+    private uint _link0Eip;
+    private uint _link1Eip;
+    private int _link0Epoch = -1;
+    private int _link1Epoch = -1;
+
+    /// <summary>The block that last followed this one at <paramref name="eip"/>, if still valid in this epoch.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public DecodedBlock? FollowLink(uint eip, int epoch)
+    {
+        DecodedBlock? l = _link0;
+        if (l != null && _link0Eip == eip && _link0Epoch == epoch && l.Valid)
+        {
+            return l;
+        }
+
+        l = _link1;
+        if (l != null && _link1Eip == eip && _link1Epoch == epoch && l.Valid)
+        {
+            return l;
+        }
+
+        return null;
+    }
+
+    /// <summary>Remembers a successor (two slots: a branch's taken and fall-through targets).</summary>
+    public void SetLink(DecodedBlock next, uint eip, int epoch)
+    {
+        if (_link0 == null || _link0Epoch != epoch || !_link0.Valid)
+        {
+            _link0 = next;
+            _link0Eip = eip;
+            _link0Epoch = epoch;
+        }
+        else
+        {
+            _link1 = next;
+            _link1Eip = eip;
+            _link1Epoch = epoch;
+        }
+    }
 }

@@ -21,10 +21,10 @@ internal struct MicroOp
     /// <summary>Source register index (0-7), by kind.</summary>
     public byte B;
 
-    /// <summary>Memory base register index, 0xFF for none.</summary>
+    /// <summary>Memory base register index, <see cref="X86Cpu.NoRegister"/> for none.</summary>
     public byte Base;
 
-    /// <summary>Memory index register index, 0xFF for none.</summary>
+    /// <summary>Memory index register index, <see cref="X86Cpu.NoRegister"/> for none.</summary>
     public byte Index;
 
     /// <summary>log2 of the index scale.</summary>
@@ -32,6 +32,9 @@ internal struct MicroOp
 
     /// <summary>Segment register index (ES..GS).</summary>
     public byte Seg;
+
+    /// <summary>Byte offset of the instruction from the start of its block (EIP is kept only at block edges).</summary>
+    public ushort Offset;
 
     /// <summary>Displacement, or a branch offset relative to the next instruction.</summary>
     public uint Disp;

@@ -1,28 +1,75 @@
 namespace Emu.Machine.Cpu.Cache;
 
 /// <summary>
-/// Micro-op handlers of the interpreter's fast path (32-bit operand and address size forms that dominate
-/// guest code). Everything else is <see cref="Generic"/>.
+/// Micro-op handlers of the interpreter's fast path: the 32-bit operand and address size forms that dominate
+/// guest code. Register numbers are 0-7 (EAX..EDI); memory operands are Seg:[Base + Index &lt;&lt; Scale + Disp].
+/// Everything else is <see cref="Generic"/>.
 /// </summary>
 internal enum MicroOpKind : byte
 {
+    /// <summary>Run the Iced instruction through the full interpreter.</summary>
     Generic,
 
-    /// <summary>ALU op A (AluKind) r32[dst B?]: dst = reg A... see Interpreter.FastOps for operand roles.</summary>
-    AluRegReg32,
-    AluRegImm32,
-    AluRegMem32,
-    AluMemReg32,
-    AluMemImm32,
-    MovRegReg32,
-    MovRegImm32,
-    MovRegMem32,
-    MovMemReg32,
-    MovMemImm32,
-    IncReg32,
-    DecReg32,
+    /// <summary>ALU op <c>Imm</c> (an AluKind): reg A ∘= reg B.</summary>
+    AluRegReg,
+
+    /// <summary>ALU op (AluKind in B): reg A ∘= Imm.</summary>
+    AluRegImm,
+
+    /// <summary>ALU op (AluKind in Imm): reg A ∘= [mem].</summary>
+    AluRegMem,
+
+    /// <summary>ALU op (AluKind in Imm): [mem] ∘= reg B.</summary>
+    AluMemReg,
+
+    /// <summary>reg A = reg B.</summary>
+    MovRegReg,
+
+    /// <summary>reg A = Imm.</summary>
+    MovRegImm,
+
+    /// <summary>reg A = [mem].</summary>
+    MovRegMem,
+
+    /// <summary>[mem] = reg B.</summary>
+    MovMemReg,
+
+    /// <summary>[mem] = Imm.</summary>
+    MovMemImm,
+
+    /// <summary>reg A = zero-extended byte [mem].</summary>
+    MovzxRegMem8,
+
+    /// <summary>byte [mem] = low byte of reg B.</summary>
+    MovMemReg8,
+
+    /// <summary>INC reg A.</summary>
+    IncReg,
+
+    /// <summary>DEC reg A.</summary>
+    DecReg,
+
+    /// <summary>reg A = effective address.</summary>
+    Lea,
+
+    /// <summary>Conditional branch on condition A to next + Disp.</summary>
     Jcc,
+
+    /// <summary>Jump to next + Disp.</summary>
     Jmp,
-    Lea32,
+
+    /// <summary>PUSH reg A (32-bit stack).</summary>
+    PushReg,
+
+    /// <summary>POP reg A (32-bit stack).</summary>
+    PopReg,
+
+    /// <summary>CALL next + Disp (32-bit stack).</summary>
+    CallRel,
+
+    /// <summary>RET near (32-bit stack).</summary>
+    Ret,
+
+    /// <summary>No operation.</summary>
     Nop,
 }

@@ -78,20 +78,20 @@ public sealed partial class X86Cpu
                 SetLazy(CcOp.Sub, r, a, b, sign);
                 break;
             case AluKind.Adc:
-            {
-                bool cf = carry != 0 ? r <= a : r < a;
-                bool of = ((a ^ r) & (b ^ r) & sign) != 0;
-                SetArithFlags(SzpFlags(r, size) | (cf ? FlagCf : 0) | (of ? FlagOf : 0) | ((a ^ b ^ r) & FlagAf));
-                break;
-            }
+                {
+                    bool cf = carry != 0 ? r <= a : r < a;
+                    bool of = ((a ^ r) & (b ^ r) & sign) != 0;
+                    SetArithFlags(SzpFlags(r, size) | (cf ? FlagCf : 0) | (of ? FlagOf : 0) | ((a ^ b ^ r) & FlagAf));
+                    break;
+                }
 
             case AluKind.Sbb:
-            {
-                bool cf = carry != 0 ? a <= b : a < b;
-                bool of = ((a ^ b) & (a ^ r) & sign) != 0;
-                SetArithFlags(SzpFlags(r, size) | (cf ? FlagCf : 0) | (of ? FlagOf : 0) | ((a ^ b ^ r) & FlagAf));
-                break;
-            }
+                {
+                    bool cf = carry != 0 ? a <= b : a < b;
+                    bool of = ((a ^ b) & (a ^ r) & sign) != 0;
+                    SetArithFlags(SzpFlags(r, size) | (cf ? FlagCf : 0) | (of ? FlagOf : 0) | ((a ^ b ^ r) & FlagAf));
+                    break;
+                }
 
             default:
                 SetLazy(CcOp.Logic, r, 0, 0, sign);
@@ -168,64 +168,64 @@ public sealed partial class X86Cpu
         switch (kind)
         {
             case MulDivKind.Mul:
-            {
-                ulong p = (acc & mask) * src;
-                lo = p & mask;
-                hi = (p >> bits) & mask;
-                StoreAccPair(size, lo, hi);
-                uint f = SzpFlags((uint)lo, size) | (hi != 0 ? FlagCf | FlagOf : 0);
-                SetArithFlags(f);
-                return;
-            }
+                {
+                    ulong p = (acc & mask) * src;
+                    lo = p & mask;
+                    hi = (p >> bits) & mask;
+                    StoreAccPair(size, lo, hi);
+                    uint f = SzpFlags((uint)lo, size) | (hi != 0 ? FlagCf | FlagOf : 0);
+                    SetArithFlags(f);
+                    return;
+                }
 
             case MulDivKind.Div:
-            {
-                if (src == 0)
                 {
-                    RaiseFault(ExceptionDe);
+                    if (src == 0)
+                    {
+                        RaiseFault(ExceptionDe);
+                        return;
+                    }
+
+                    ulong q = acc / src;
+                    if (q > mask)
+                    {
+                        RaiseFault(ExceptionDe);
+                        return;
+                    }
+
+                    StoreAccPair(size, q, acc % src);
                     return;
                 }
-
-                ulong q = acc / src;
-                if (q > mask)
-                {
-                    RaiseFault(ExceptionDe);
-                    return;
-                }
-
-                StoreAccPair(size, q, acc % src);
-                return;
-            }
 
             default:
-            {
-                if (src == 0)
                 {
-                    RaiseFault(ExceptionDe);
+                    if (src == 0)
+                    {
+                        RaiseFault(ExceptionDe);
+                        return;
+                    }
+
+                    long dividend = size == 4 ? (long)acc : SignExtend(acc, bits * 2);
+                    long divisor = SignExtend(src, bits);
+                    if (dividend == long.MinValue && divisor == -1)
+                    {
+                        RaiseFault(ExceptionDe);
+                        return;
+                    }
+
+                    long q = dividend / divisor;
+                    long rem = dividend % divisor;
+                    long min = -(1L << (bits - 1));
+                    long max = (1L << (bits - 1)) - 1;
+                    if (q < min || q > max)
+                    {
+                        RaiseFault(ExceptionDe);
+                        return;
+                    }
+
+                    StoreAccPair(size, (ulong)q & mask, (ulong)rem & mask);
                     return;
                 }
-
-                long dividend = size == 4 ? (long)acc : SignExtend(acc, bits * 2);
-                long divisor = SignExtend(src, bits);
-                if (dividend == long.MinValue && divisor == -1)
-                {
-                    RaiseFault(ExceptionDe);
-                    return;
-                }
-
-                long q = dividend / divisor;
-                long rem = dividend % divisor;
-                long min = -(1L << (bits - 1));
-                long max = (1L << (bits - 1)) - 1;
-                if (q < min || q > max)
-                {
-                    RaiseFault(ExceptionDe);
-                    return;
-                }
-
-                StoreAccPair(size, (ulong)q & mask, (ulong)rem & mask);
-                return;
-            }
         }
     }
 
@@ -309,69 +309,69 @@ public sealed partial class X86Cpu
         switch (ins.Mnemonic)
         {
             case Mnemonic.Rol:
-            {
-                int c = (int)(count % (uint)bits);
-                r = ((a << c) | (a >> ((bits - c) % bits))) & mask;
-                if (c == 0)
                 {
-                    r = a;
-                }
+                    int c = (int)(count % (uint)bits);
+                    r = ((a << c) | (a >> ((bits - c) % bits))) & mask;
+                    if (c == 0)
+                    {
+                        r = a;
+                    }
 
-                cf = (r & 1) != 0;
-                of = ((r & sign) != 0) ^ cf;
-                break;
-            }
+                    cf = (r & 1) != 0;
+                    of = ((r & sign) != 0) ^ cf;
+                    break;
+                }
 
             case Mnemonic.Ror:
-            {
-                int c = (int)(count % (uint)bits);
-                r = c == 0 ? a : ((a >> c) | (a << (bits - c))) & mask;
-                cf = (r & sign) != 0;
-                of = (((r << 1) ^ r) & sign) != 0;
-                break;
-            }
+                {
+                    int c = (int)(count % (uint)bits);
+                    r = c == 0 ? a : ((a >> c) | (a << (bits - c))) & mask;
+                    cf = (r & sign) != 0;
+                    of = (((r << 1) ^ r) & sign) != 0;
+                    break;
+                }
 
             case Mnemonic.Rcl:
-            {
-                int c = (int)(count % (uint)(bits + 1));
-                r = a;
-                cf = oldCf;
-                for (int i = 0; i < c; i++)
                 {
-                    bool outBit = (r & sign) != 0;
-                    r = ((r << 1) | (cf ? 1u : 0)) & mask;
-                    cf = outBit;
-                }
+                    int c = (int)(count % (uint)(bits + 1));
+                    r = a;
+                    cf = oldCf;
+                    for (int i = 0; i < c; i++)
+                    {
+                        bool outBit = (r & sign) != 0;
+                        r = ((r << 1) | (cf ? 1u : 0)) & mask;
+                        cf = outBit;
+                    }
 
-                of = ((r & sign) != 0) ^ cf;
-                break;
-            }
+                    of = ((r & sign) != 0) ^ cf;
+                    break;
+                }
 
             case Mnemonic.Rcr:
-            {
-                int c = (int)(count % (uint)(bits + 1));
-                r = a;
-                cf = oldCf;
-                of = ((a & sign) != 0) ^ oldCf;
-                for (int i = 0; i < c; i++)
                 {
-                    bool outBit = (r & 1) != 0;
-                    r = (r >> 1) | (cf ? sign : 0);
-                    cf = outBit;
-                }
+                    int c = (int)(count % (uint)(bits + 1));
+                    r = a;
+                    cf = oldCf;
+                    of = ((a & sign) != 0) ^ oldCf;
+                    for (int i = 0; i < c; i++)
+                    {
+                        bool outBit = (r & 1) != 0;
+                        r = (r >> 1) | (cf ? sign : 0);
+                        cf = outBit;
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case Mnemonic.Shl:
             case Mnemonic.Sal:
-            {
-                ulong wide = (ulong)a << (int)count;
-                r = (uint)wide & mask;
-                cf = ((wide >> bits) & 1) != 0;
-                of = ((r & sign) != 0) ^ cf;
-                break;
-            }
+                {
+                    ulong wide = (ulong)a << (int)count;
+                    r = (uint)wide & mask;
+                    cf = ((wide >> bits) & 1) != 0;
+                    of = ((r & sign) != 0) ^ cf;
+                    break;
+                }
 
             case Mnemonic.Shr:
                 r = count >= 32 ? 0 : a >> (int)count;
@@ -380,14 +380,14 @@ public sealed partial class X86Cpu
                 break;
 
             default:
-            {
-                long s = SignExtend(a, bits);
-                int c = (int)Math.Min(count, 63u);
-                r = (uint)(s >> c) & mask;
-                cf = ((s >> (c - 1)) & 1) != 0;
-                of = false;
-                break;
-            }
+                {
+                    long s = SignExtend(a, bits);
+                    int c = (int)Math.Min(count, 63u);
+                    r = (uint)(s >> c) & mask;
+                    cf = ((s >> (c - 1)) & 1) != 0;
+                    of = false;
+                    break;
+                }
         }
 
         WriteOp(in ins, 0, size, r);

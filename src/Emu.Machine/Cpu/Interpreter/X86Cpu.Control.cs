@@ -66,15 +66,15 @@ public sealed partial class X86Cpu
         {
             case OpKind.NearBranch16:
             case OpKind.NearBranch32:
-            {
-                uint t = RelativeTarget(in ins);
-                if (BranchLimitOk(t))
                 {
-                    _nextEip = t;
-                }
+                    uint t = RelativeTarget(in ins);
+                    if (BranchLimitOk(t))
+                    {
+                        _nextEip = t;
+                    }
 
-                return;
-            }
+                    return;
+                }
 
             case OpKind.FarBranch16:
             case OpKind.FarBranch32:
@@ -116,16 +116,16 @@ public sealed partial class X86Cpu
         {
             case OpKind.NearBranch16:
             case OpKind.NearBranch32:
-            {
-                uint t = RelativeTarget(in ins);
-                int size = BranchMask(in ins) == 0xFFFF ? 2 : 4;
-                if (BranchLimitOk(t) && Push(_nextEip, size))
                 {
-                    _nextEip = t;
-                }
+                    uint t = RelativeTarget(in ins);
+                    int size = BranchMask(in ins) == 0xFFFF ? 2 : 4;
+                    if (BranchLimitOk(t) && Push(_nextEip, size))
+                    {
+                        _nextEip = t;
+                    }
 
-                return;
-            }
+                    return;
+                }
 
             case OpKind.FarBranch16:
             case OpKind.FarBranch32:
@@ -219,6 +219,8 @@ public sealed partial class X86Cpu
         {
             _nextEip = _eip;
         }
+
+        _blockExit = true;
     }
 
     private void Bound(in Instruction ins)

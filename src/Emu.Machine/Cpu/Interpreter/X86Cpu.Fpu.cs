@@ -60,15 +60,15 @@ public sealed partial class X86Cpu
                 WriteOp(in ins, 0, 2, _fpuControl);
                 return true;
             case Mnemonic.Fldcw:
-            {
-                uint v = ReadOp(in ins, 0, 2);
-                if (_faultVector < 0)
                 {
-                    _fpuControl = (ushort)(v | 0x40);
-                }
+                    uint v = ReadOp(in ins, 0, 2);
+                    if (_faultVector < 0)
+                    {
+                        _fpuControl = (ushort)(v | 0x40);
+                    }
 
-                return true;
-            }
+                    return true;
+                }
 
             case Mnemonic.Fnclex:
                 _fpuStatus &= 0x7F00;
@@ -82,49 +82,49 @@ public sealed partial class X86Cpu
             case Mnemonic.Fld:
                 return FpuLoad(in ins);
             case Mnemonic.Fild:
-            {
-                int size = ins.MemorySize.GetSize();
-                ulong raw = size == 8 ? ((ulong)ReadOp(in ins, 0, 4) | ((ulong)ReadSeg(SegIndex(ins.MemorySegment), EffectiveAddress(in ins) + 4, 4) << 32)) : ReadOp(in ins, 0, size);
-                if (_faultVector < 0)
                 {
-                    FpuPush(size == 2 ? (short)raw : size == 4 ? (int)raw : (long)raw);
-                }
+                    int size = ins.MemorySize.GetSize();
+                    ulong raw = size == 8 ? ((ulong)ReadOp(in ins, 0, 4) | ((ulong)ReadSeg(SegIndex(ins.MemorySegment), EffectiveAddress(in ins) + 4, 4) << 32)) : ReadOp(in ins, 0, size);
+                    if (_faultVector < 0)
+                    {
+                        FpuPush(size == 2 ? (short)raw : size == 4 ? (int)raw : (long)raw);
+                    }
 
-                return true;
-            }
+                    return true;
+                }
 
             case Mnemonic.Fst:
             case Mnemonic.Fstp:
                 return FpuStore(in ins, ins.Mnemonic == Mnemonic.Fstp);
             case Mnemonic.Fistp:
             case Mnemonic.Fist:
-            {
-                int size = ins.MemorySize.GetSize();
-                long v = (long)Math.Round(St(0), MidpointRounding.ToEven);
-                if (size == 8)
                 {
-                    int seg = SegIndex(ins.MemorySegment);
-                    uint ea = EffectiveAddress(in ins);
-                    if (!ProbeWriteSeg(seg, ea, 8))
+                    int size = ins.MemorySize.GetSize();
+                    long v = (long)Math.Round(St(0), MidpointRounding.ToEven);
+                    if (size == 8)
                     {
-                        return true;
+                        int seg = SegIndex(ins.MemorySegment);
+                        uint ea = EffectiveAddress(in ins);
+                        if (!ProbeWriteSeg(seg, ea, 8))
+                        {
+                            return true;
+                        }
+
+                        WriteSeg(seg, ea, 4, (uint)v);
+                        WriteSeg(seg, ea + 4, 4, (uint)(v >> 32));
+                    }
+                    else
+                    {
+                        WriteOp(in ins, 0, size, (uint)v);
                     }
 
-                    WriteSeg(seg, ea, 4, (uint)v);
-                    WriteSeg(seg, ea + 4, 4, (uint)(v >> 32));
-                }
-                else
-                {
-                    WriteOp(in ins, 0, size, (uint)v);
-                }
+                    if (_faultVector < 0 && ins.Mnemonic == Mnemonic.Fistp)
+                    {
+                        FpuPop();
+                    }
 
-                if (_faultVector < 0 && ins.Mnemonic == Mnemonic.Fistp)
-                {
-                    FpuPop();
+                    return true;
                 }
-
-                return true;
-            }
 
             case Mnemonic.Fadd:
             case Mnemonic.Faddp:
@@ -149,13 +149,13 @@ public sealed partial class X86Cpu
                 SetSt(0, Math.Sqrt(St(0)));
                 return true;
             case Mnemonic.Fxch:
-            {
-                int i = ins.OpCount > 1 ? ins.Op1Register - Register.ST0 : 1;
-                double t = St(0);
-                SetSt(0, St(i));
-                SetSt(i, t);
-                return true;
-            }
+                {
+                    int i = ins.OpCount > 1 ? ins.Op1Register - Register.ST0 : 1;
+                    double t = St(0);
+                    SetSt(0, St(i));
+                    SetSt(i, t);
+                    return true;
+                }
 
             case Mnemonic.Fcom:
             case Mnemonic.Fcomp:

@@ -1,32 +1,370 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Emu.Machine.Cpu.Cache;
+using Emu.Machine.Cpu.State;
+using Emu.Machine.Cpu.Tlb;
 using Iced.Intel;
 
 namespace Emu.Machine.Cpu;
 
 /// <summary>
-/// The interpreter's hot loop: one switch over micro-ops per instruction. Fast micro-ops run inline here;
-/// <see cref="MicroOpKind.Generic"/> goes to <see cref="ExecuteGeneric"/> with the Iced instruction.
+/// The interpreter's hot loop: one switch over micro-ops per instruction, fast handlers inline. EIP is not
+/// maintained per instruction: it is block start + the micro-op's offset, written back only where something
+/// can observe it (a fault, the generic path, the end of the block).
 /// </summary>
-public sealed partial class X86Cpu
+public sealed unsafe partial class X86Cpu
 {
     /// <summary>Runs the first <paramref name="count"/> instructions of a block; returns how many completed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Interpret(DecodedBlock block, int count)
     {
-        MicroOp[] ops = block.Ops;
-        Instruction[] instructions = block.Instructions;
+        uint start = _eip;
         uint ipMask = _code32 ? 0xFFFF_FFFF : 0xFFFF;
-        ref MicroOp op0 = ref MemoryMarshal.GetArrayDataReference(ops);
+        ref uint gpr = ref MemoryMarshal.GetArrayDataReference(_gpr);
+        ref MicroOp op0 = ref MemoryMarshal.GetArrayDataReference(block.Ops);
+        SegmentCache[] segs = _seg;
+        TlbEntry[] tlbRead = _tlbRead;
+        TlbEntry[] tlbWrite = _tlbWrite;
+        int mmu = _mmu;
+        bool lastGeneric = false;
         for (int i = 0; i < count; i++)
         {
             ref MicroOp op = ref Unsafe.Add(ref op0, i);
-            _nextEip = (_eip + op.Length) & ipMask;
-            if (op.Kind == MicroOpKind.Generic || !ExecuteFast(ref op))
+            switch (op.Kind)
             {
-                ExecuteGeneric(in instructions[i]);
+                case MicroOpKind.AluRegReg:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        FastAlu((AluKind)op.Imm, ref d, d, Unsafe.Add(ref gpr, op.B));
+                        continue;
+                    }
+
+                case MicroOpKind.AluRegImm:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        FastAlu((AluKind)op.B, ref d, d, op.Imm);
+                        continue;
+                    }
+
+                case MicroOpKind.MovRegReg:
+                    Unsafe.Add(ref gpr, op.A) = Unsafe.Add(ref gpr, op.B);
+                    continue;
+                case MicroOpKind.MovRegImm:
+                    Unsafe.Add(ref gpr, op.A) = op.Imm;
+                    continue;
+                case MicroOpKind.IncReg:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        PreserveCarry();
+                        uint a = d;
+                        d = a + 1;
+                        SetLazy(CcOp.Inc, a + 1, a, 1, 0x8000_0000);
+                        continue;
+                    }
+
+                case MicroOpKind.DecReg:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        PreserveCarry();
+                        uint a = d;
+                        d = a - 1;
+                        SetLazy(CcOp.Dec, a - 1, a, 1, 0x8000_0000);
+                        continue;
+                    }
+
+                case MicroOpKind.Lea:
+                    Unsafe.Add(ref gpr, op.A) = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
+                    continue;
+                case MicroOpKind.Nop:
+                    continue;
+
+                case MicroOpKind.MovRegMem:
+                case MicroOpKind.AluRegMem:
+                    {
+                        uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
+                        ref SegmentCache s = ref segs[op.Seg];
+                        if (ea > s.ReadMax4)
+                        {
+                            break;
+                        }
+
+                        uint lin = s.Base + ea;
+                        ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        uint v;
+                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        {
+                            v = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
+                        }
+                        else
+                        {
+                            _eip = (start + op.Offset) & ipMask;
+                            v = ReadLinSlow(lin, 4, mmu);
+                            if (_faultVector >= 0)
+                            {
+                                return i;
+                            }
+                        }
+
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        if (op.Kind == MicroOpKind.MovRegMem)
+                        {
+                            d = v;
+                        }
+                        else
+                        {
+                            FastAlu((AluKind)op.Imm, ref d, d, v);
+                        }
+
+                        continue;
+                    }
+
+                case MicroOpKind.MovzxRegMem8:
+                    {
+                        uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
+                        ref SegmentCache s = ref segs[op.Seg];
+                        if (ea > s.ReadMax4)
+                        {
+                            break;
+                        }
+
+                        uint lin = s.Base + ea;
+                        ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        uint v;
+                        if (e.Tag == ((lin & 0xFFFF_F000) | 1))
+                        {
+                            v = e.Host[lin & 0xFFF];
+                        }
+                        else
+                        {
+                            _eip = (start + op.Offset) & ipMask;
+                            v = ReadLinSlow(lin, 1, mmu);
+                            if (_faultVector >= 0)
+                            {
+                                return i;
+                            }
+                        }
+
+                        Unsafe.Add(ref gpr, op.A) = v;
+                        continue;
+                    }
+
+                case MicroOpKind.MovMemReg:
+                case MicroOpKind.MovMemImm:
+                case MicroOpKind.MovMemReg8:
+                    {
+                        uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
+                        ref SegmentCache s = ref segs[op.Seg];
+                        if (ea > s.WriteMax4)
+                        {
+                            break;
+                        }
+
+                        uint lin = s.Base + ea;
+                        ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        uint v = op.Kind == MicroOpKind.MovMemImm ? op.Imm : Unsafe.Add(ref gpr, op.B);
+                        int size = op.Kind == MicroOpKind.MovMemReg8 ? 1 : 4;
+                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        {
+                            if (size == 4)
+                            {
+                                Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), v);
+                            }
+                            else
+                            {
+                                e.Host[lin & 0xFFF] = (byte)v;
+                            }
+
+                            e.Log!.MarkPageDirty(e.PageIndex);
+                        }
+                        else
+                        {
+                            _eip = (start + op.Offset) & ipMask;
+                            WriteLinSlow(lin, size, v, mmu);
+                            if (_faultVector >= 0)
+                            {
+                                return i;
+                            }
+                        }
+
+                        if (_blockExit)
+                        {
+                            // The store hit this block's code: leave before running stale micro-ops.
+                            _eip = (start + op.Offset + op.Length) & ipMask;
+                            return i + 1;
+                        }
+
+                        continue;
+                    }
+
+                case MicroOpKind.AluMemReg:
+                    {
+                        uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
+                        ref SegmentCache s = ref segs[op.Seg];
+                        if (ea > s.WriteMax4 || ea > s.ReadMax4)
+                        {
+                            break;
+                        }
+
+                        uint lin = s.Base + ea;
+                        ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        if (e.Tag != ((lin & 0xFFFF_F000) | 1) || (lin & 0xFFF) > 0xFFC)
+                        {
+                            break;
+                        }
+
+                        uint a = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
+                        uint r = a;
+                        FastAlu((AluKind)op.Imm, ref r, a, Unsafe.Add(ref gpr, op.B));
+                        if (r != a || (AluKind)op.Imm is not (AluKind.Cmp or AluKind.Test))
+                        {
+                            Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), r);
+                            e.Log!.MarkPageDirty(e.PageIndex);
+                            if (_blockExit)
+                            {
+                                _eip = (start + op.Offset + op.Length) & ipMask;
+                                return i + 1;
+                            }
+                        }
+
+                        continue;
+                    }
+
+                case MicroOpKind.Jcc:
+                    if (FastCondition(op.A))
+                    {
+                        uint t = (start + op.Offset + op.Length + op.Disp) & ipMask;
+                        if (t > segs[SegCs].Limit)
+                        {
+                            break;
+                        }
+
+                        _eip = t;
+                        return i + 1;
+                    }
+
+                    continue;
+                case MicroOpKind.Jmp:
+                    {
+                        uint t = (start + op.Offset + op.Length + op.Disp) & ipMask;
+                        if (t > segs[SegCs].Limit)
+                        {
+                            break;
+                        }
+
+                        _eip = t;
+                        return i + 1;
+                    }
+
+                case MicroOpKind.CallRel:
+                case MicroOpKind.PushReg:
+                    {
+                        if (!_stack32)
+                        {
+                            break;
+                        }
+
+                        uint esp = Unsafe.Add(ref gpr, RegEsp) - 4;
+                        ref SegmentCache s = ref segs[SegSs];
+                        if (esp > s.WriteMax4)
+                        {
+                            break;
+                        }
+
+                        uint next = (start + op.Offset + op.Length) & ipMask;
+                        uint t = (next + op.Disp) & ipMask;
+                        if (op.Kind == MicroOpKind.CallRel && t > segs[SegCs].Limit)
+                        {
+                            break;
+                        }
+
+                        uint v = op.Kind == MicroOpKind.CallRel ? next : Unsafe.Add(ref gpr, op.A);
+                        uint lin = s.Base + esp;
+                        ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        {
+                            Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), v);
+                            e.Log!.MarkPageDirty(e.PageIndex);
+                        }
+                        else
+                        {
+                            _eip = (start + op.Offset) & ipMask;
+                            WriteLinSlow(lin, 4, v, mmu);
+                            if (_faultVector >= 0)
+                            {
+                                return i;
+                            }
+                        }
+
+                        Unsafe.Add(ref gpr, RegEsp) = esp;
+                        if (op.Kind == MicroOpKind.CallRel)
+                        {
+                            _eip = t;
+                            return i + 1;
+                        }
+
+                        if (_blockExit)
+                        {
+                            _eip = next;
+                            return i + 1;
+                        }
+
+                        continue;
+                    }
+
+                case MicroOpKind.PopReg:
+                case MicroOpKind.Ret:
+                    {
+                        if (!_stack32)
+                        {
+                            break;
+                        }
+
+                        uint esp = Unsafe.Add(ref gpr, RegEsp);
+                        ref SegmentCache s = ref segs[SegSs];
+                        if (esp > s.ReadMax4)
+                        {
+                            break;
+                        }
+
+                        uint lin = s.Base + esp;
+                        ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        uint v;
+                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        {
+                            v = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
+                        }
+                        else
+                        {
+                            _eip = (start + op.Offset) & ipMask;
+                            v = ReadLinSlow(lin, 4, mmu);
+                            if (_faultVector >= 0)
+                            {
+                                return i;
+                            }
+                        }
+
+                        if (op.Kind == MicroOpKind.Ret)
+                        {
+                            if (v > segs[SegCs].Limit)
+                            {
+                                break;
+                            }
+
+                            Unsafe.Add(ref gpr, RegEsp) = esp + 4;
+                            _eip = v;
+                            return i + 1;
+                        }
+
+                        Unsafe.Add(ref gpr, RegEsp) = esp + 4;
+                        Unsafe.Add(ref gpr, op.A) = v;
+                        continue;
+                    }
             }
 
+            // Generic path: the full interpreter works on _eip/_nextEip.
+            _eip = (start + op.Offset) & ipMask;
+            _nextEip = (start + op.Offset + op.Length) & ipMask;
+            ExecuteGeneric(in block.Instructions[i]);
             if (_blockExit)
             {
                 if (_faultVector >= 0)
@@ -38,9 +376,106 @@ public sealed partial class X86Cpu
                 return i + 1;
             }
 
+            lastGeneric = i == count - 1;
+            mmu = _mmu;
+        }
+
+        if (lastGeneric)
+        {
             _eip = _nextEip;
+        }
+        else
+        {
+            ref MicroOp last = ref Unsafe.Add(ref op0, count - 1);
+            _eip = (start + last.Offset + last.Length) & ipMask;
         }
 
         return count;
+    }
+
+    /// <summary>A 32-bit ALU operation with lazy flags; CMP and TEST leave the destination alone.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FastAlu(AluKind kind, ref uint dst, uint a, uint b)
+    {
+        uint r;
+        switch (kind)
+        {
+            case AluKind.Add:
+                r = a + b;
+                dst = r;
+                _ccOp = CcOp.Add;
+                break;
+            case AluKind.Sub:
+                r = a - b;
+                dst = r;
+                _ccOp = CcOp.Sub;
+                break;
+            case AluKind.Cmp:
+                r = a - b;
+                _ccOp = CcOp.Sub;
+                break;
+            case AluKind.Xor:
+                r = a ^ b;
+                dst = r;
+                _ccOp = CcOp.Logic;
+                break;
+            case AluKind.And:
+                r = a & b;
+                dst = r;
+                _ccOp = CcOp.Logic;
+                break;
+            case AluKind.Or:
+                r = a | b;
+                dst = r;
+                _ccOp = CcOp.Logic;
+                break;
+            default:
+                r = a & b;
+                _ccOp = CcOp.Logic;
+                break;
+        }
+
+        _ccRes = r;
+        _ccSrc1 = a;
+        _ccSrc2 = b;
+        _ccSign = 0x8000_0000;
+    }
+
+    /// <summary>Jcc's condition, with shortcuts for the flags a preceding 32-bit CMP/SUB or logic op left lazy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool FastCondition(byte cc)
+    {
+        if (_ccSign == 0x8000_0000)
+        {
+            if (_ccOp == CcOp.Sub)
+            {
+                uint a = _ccSrc1, b = _ccSrc2;
+                switch ((ConditionCode)cc)
+                {
+                    case ConditionCode.e: return a == b;
+                    case ConditionCode.ne: return a != b;
+                    case ConditionCode.b: return a < b;
+                    case ConditionCode.ae: return a >= b;
+                    case ConditionCode.be: return a <= b;
+                    case ConditionCode.a: return a > b;
+                    case ConditionCode.l: return (int)a < (int)b;
+                    case ConditionCode.ge: return (int)a >= (int)b;
+                    case ConditionCode.le: return (int)a <= (int)b;
+                    case ConditionCode.g: return (int)a > (int)b;
+                }
+            }
+            else if (_ccOp != CcOp.Eflags)
+            {
+                switch ((ConditionCode)cc)
+                {
+                    case ConditionCode.e: return _ccRes == 0;
+                    case ConditionCode.ne: return _ccRes != 0;
+                    case ConditionCode.s: return (int)_ccRes < 0;
+                    case ConditionCode.ns: return (int)_ccRes >= 0;
+                }
+            }
+        }
+
+        return Condition((ConditionCode)cc);
     }
 }

@@ -45,17 +45,17 @@ public sealed partial class X86Cpu
                 case Mnemonic.Movsb:
                 case Mnemonic.Movsw:
                 case Mnemonic.Movsd:
-                {
-                    uint v = ReadSeg(srcSeg, si, size);
-                    if (_faultVector >= 0)
                     {
-                        return;
-                    }
+                        uint v = ReadSeg(srcSeg, si, size);
+                        if (_faultVector >= 0)
+                        {
+                            return;
+                        }
 
-                    WriteSeg(SegEs, di, size, v);
-                    advanceSi = advanceDi = true;
-                    break;
-                }
+                        WriteSeg(SegEs, di, size, v);
+                        advanceSi = advanceDi = true;
+                        break;
+                    }
 
                 case Mnemonic.Stosb:
                 case Mnemonic.Stosw:
@@ -66,77 +66,77 @@ public sealed partial class X86Cpu
                 case Mnemonic.Lodsb:
                 case Mnemonic.Lodsw:
                 case Mnemonic.Lodsd:
-                {
-                    uint v = ReadSeg(srcSeg, si, size);
-                    if (_faultVector >= 0)
                     {
-                        return;
-                    }
+                        uint v = ReadSeg(srcSeg, si, size);
+                        if (_faultVector >= 0)
+                        {
+                            return;
+                        }
 
-                    WriteReg(size == 1 ? Register.AL : size == 2 ? Register.AX : Register.EAX, v);
-                    advanceSi = true;
-                    break;
-                }
+                        WriteReg(size == 1 ? Register.AL : size == 2 ? Register.AX : Register.EAX, v);
+                        advanceSi = true;
+                        break;
+                    }
 
                 case Mnemonic.Cmpsb:
                 case Mnemonic.Cmpsw:
                 case Mnemonic.Cmpsd:
-                {
-                    uint a = ReadSeg(srcSeg, si, size);
-                    uint b = ReadSeg(SegEs, di, size);
-                    if (_faultVector >= 0)
                     {
-                        return;
-                    }
+                        uint a = ReadSeg(srcSeg, si, size);
+                        uint b = ReadSeg(SegEs, di, size);
+                        if (_faultVector >= 0)
+                        {
+                            return;
+                        }
 
-                    SetLazy(CcOp.Sub, (a - b) & MaskOf(size), a, b, SignOf(size));
-                    advanceSi = advanceDi = true;
-                    break;
-                }
+                        SetLazy(CcOp.Sub, (a - b) & MaskOf(size), a, b, SignOf(size));
+                        advanceSi = advanceDi = true;
+                        break;
+                    }
 
                 case Mnemonic.Scasb:
                 case Mnemonic.Scasw:
                 case Mnemonic.Scasd:
-                {
-                    uint a = _gpr[RegEax] & MaskOf(size);
-                    uint b = ReadSeg(SegEs, di, size);
-                    if (_faultVector >= 0)
                     {
-                        return;
-                    }
+                        uint a = _gpr[RegEax] & MaskOf(size);
+                        uint b = ReadSeg(SegEs, di, size);
+                        if (_faultVector >= 0)
+                        {
+                            return;
+                        }
 
-                    SetLazy(CcOp.Sub, (a - b) & MaskOf(size), a, b, SignOf(size));
-                    advanceDi = true;
-                    break;
-                }
+                        SetLazy(CcOp.Sub, (a - b) & MaskOf(size), a, b, SignOf(size));
+                        advanceDi = true;
+                        break;
+                    }
 
                 case Mnemonic.Insb:
                 case Mnemonic.Insw:
                 case Mnemonic.Insd:
-                {
-                    if (!ProbeWriteSeg(SegEs, di, size))
                     {
-                        return;
-                    }
+                        if (!ProbeWriteSeg(SegEs, di, size))
+                        {
+                            return;
+                        }
 
-                    uint v = _io.Read((ushort)_gpr[RegEdx], size);
-                    WriteSeg(SegEs, di, size, v);
-                    advanceDi = true;
-                    break;
-                }
+                        uint v = _io.Read((ushort)_gpr[RegEdx], size);
+                        WriteSeg(SegEs, di, size, v);
+                        advanceDi = true;
+                        break;
+                    }
 
                 default:
-                {
-                    uint v = ReadSeg(srcSeg, si, size);
-                    if (_faultVector >= 0)
                     {
-                        return;
-                    }
+                        uint v = ReadSeg(srcSeg, si, size);
+                        if (_faultVector >= 0)
+                        {
+                            return;
+                        }
 
-                    _io.Write((ushort)_gpr[RegEdx], size, v & MaskOf(size));
-                    advanceSi = true;
-                    break;
-                }
+                        _io.Write((ushort)_gpr[RegEdx], size, v & MaskOf(size));
+                        advanceSi = true;
+                        break;
+                    }
             }
 
             if (_faultVector >= 0)

@@ -33,6 +33,12 @@ internal struct SegmentCache
     /// <summary>Precomputed: expand-down data segment (limit check inverted).</summary>
     public bool ExpandDown;
 
+    /// <summary>Precomputed for the fast path: the highest offset a 4-byte read may start at, -1 when reads must take the checked path.</summary>
+    public long ReadMax4;
+
+    /// <summary>As <see cref="ReadMax4"/> for writes.</summary>
+    public long WriteMax4;
+
     public readonly int Dpl => (int)((Flags >> 13) & 3);
 
     public readonly bool Big => (Flags & FlagB) != 0;
@@ -46,5 +52,7 @@ internal struct SegmentCache
         CanRead = usable && present && !sys && (!code || (Flags & TypeWritable) != 0);
         CanWrite = usable && present && !sys && !code && (Flags & TypeWritable) != 0;
         ExpandDown = !code && !sys && (Flags & TypeExpandDown) != 0;
+        ReadMax4 = CanRead && !ExpandDown ? (long)Limit - 3 : -1;
+        WriteMax4 = CanWrite && !ExpandDown ? (long)Limit - 3 : -1;
     }
 }

@@ -51,7 +51,7 @@ public sealed class PrecopyTests
             $"destination v={destV} after {destPasses} passes from source v={sourceV}: off by {drift}\n{pair.Diagnostics()}");
     }
 
-    [Fact(Skip = "host bug: EmuHost.Run never passes -incoming defer to MigrationController.StartIncoming, so migrate-incoming answers 'For use with '-incoming defer''")]
+    [Fact]
     public void IncomingDeferWaitsForMigrateIncoming()
     {
         using var pair = MigrationPair.Start("precopy-defer", ramMiB: 64, deferIncoming: true);

@@ -7,7 +7,7 @@ namespace Emu.Benchmarks.Macro;
 
 /// <summary>
 /// One emulator process (Emu or QEMU) booting a <see cref="GuestSpec"/> with its serial line in a file and QMP on
-/// a unix socket, both in a private temp directory; killed and its directory removed on dispose. The same
+/// a unix socket, both in a private temp directory; killed and its directory removed on dispose (<see cref="ChildProcesses"/>). The same
 /// command-line shape for both emulators, so one QMP script drives either.
 /// </summary>
 internal sealed partial class VmProcess : IDisposable
@@ -22,7 +22,7 @@ internal sealed partial class VmProcess : IDisposable
         Kind = kind;
         Name = name;
         Directory = directory;
-        _process = ChildProcesses.Start(psi);
+        _process = ChildProcesses.Start(psi, directory);
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, e) =>
         {
@@ -180,14 +180,6 @@ internal sealed partial class VmProcess : IDisposable
     {
         ChildProcesses.Kill(_process);
         _process.Dispose();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held open by a dying process: the directory stays in /tmp, nothing else is affected.
-        }
     }
 
     private string Describe() => $"{Kind.ToString().ToLowerInvariant()} {Name}";

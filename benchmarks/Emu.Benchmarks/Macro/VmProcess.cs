@@ -12,7 +12,7 @@ namespace Emu.Benchmarks.Macro;
 /// </summary>
 internal sealed partial class VmProcess : IDisposable
 {
-    private const int TailChars = 1500;
+    internal const int TailChars = 1500;
 
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();

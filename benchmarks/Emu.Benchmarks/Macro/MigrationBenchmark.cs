@@ -5,30 +5,45 @@ using Emu.EndToEndTests.Support;
 namespace Emu.Benchmarks.Macro;
 
 /// <summary>
-/// <c>macro migrate [--postcopy]</c>: precopy between two Emu processes and between two QEMU processes with the
+/// <c>macro migrate [--postcopy] [--case TEXT]</c>: precopy between two Emu processes and between two QEMU processes with the
 /// same QMP script (<see cref="MigrationRun"/>), for ab at 256 MiB and 1 GiB and an idle guest at 1 GiB at
 /// unlimited bandwidth, and ab at QEMU's defaults (128 MiB/s, 300 ms) with a bounded wait. Prints one line per
-/// run as it ends, then one markdown table with the Emu/QEMU ratios.
+/// run as it ends, then one markdown table with the Emu/QEMU ratios. <c>--case TEXT</c> keeps only the cases whose
+/// label contains TEXT (e.g. <c>--case postcopy</c>).
 /// </summary>
 internal static class MigrationBenchmark
 {
     public static int Run(string[] args)
     {
         bool postcopy = false;
-        foreach (string a in args)
+        string? only = null;
+        for (int i = 0; i < args.Length; i++)
         {
-            switch (a)
+            switch (args[i])
             {
                 case "--postcopy":
                     postcopy = true;
                     break;
+                case "--case" when i + 1 < args.Length:
+                    only = args[++i];
+                    break;
                 default:
-                    Console.Error.WriteLine($"bench: unknown option '{a}' for macro migrate (--postcopy)");
+                    Console.Error.WriteLine($"bench: unknown option '{args[i]}' for macro migrate (--postcopy, --case TEXT)");
                     return 2;
             }
         }
 
         List<MigrationCase> cases = Cases(postcopy);
+        if (only != null)
+        {
+            cases.RemoveAll(c => !c.Label.Contains(only, StringComparison.OrdinalIgnoreCase));
+        }
+
+        if (cases.Count == 0)
+        {
+            Console.Error.WriteLine($"bench: no migration case matches '{only}'");
+            return 2;
+        }
         EmulatorKind[] emulators = RepoPaths.FindQemu() != null ? [EmulatorKind.Emu, EmulatorKind.Qemu] : [EmulatorKind.Emu];
         if (emulators.Length == 1)
         {

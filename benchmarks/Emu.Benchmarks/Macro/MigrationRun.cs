@@ -51,7 +51,8 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
                 case "completed":
                     return Completed(info, destination, dst);
                 case "failed":
-                    return MigrationOutcome.Failed(emulator, $"failed: {info["error-desc"]?.GetValue<string>() ?? "(no error-desc)"}");
+                    return MigrationOutcome.Failed(emulator, $"failed: {info["error-desc"]?.GetValue<string>() ?? "(no error-desc)"}"
+                        + (migrationCase.Postcopy && emulator == EmulatorKind.Qemu ? UserfaultfdHint() : ""));
                 case "active" when migrationCase.Postcopy && !postcopyStarted && Ram(info, "dirty-sync-count") >= 2:
                     src.Execute("migrate-start-postcopy");
                     postcopyStarted = true;

@@ -5,7 +5,7 @@ namespace Emu.Display;
 /// <summary>Text mode (QEMU vga_draw_text): cells from planes 0/1, glyphs from plane 2, blink and cursor.</summary>
 public sealed unsafe partial class VgaRenderer
 {
-    private const int FontBytesPerPlane = 256 * 32;
+    internal const int FontBytesPerPlane = 256 * 32;
 
     private bool DrawText(VgaScanout s, FrameBuffer frame, long nowMs, bool full)
     {

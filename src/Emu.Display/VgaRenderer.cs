@@ -16,8 +16,8 @@ public sealed unsafe partial class VgaRenderer
     public const int CursorBlinkMs = 267;
     public const int CharBlinkMs = 533;
 
-    private const int BlankWidth = 640;
-    private const int BlankHeight = 480;
+    internal const int BlankWidth = 640;
+    internal const int BlankHeight = 480;
 
     private readonly VgaDevice _vga;
     private readonly Lock _lock = new();

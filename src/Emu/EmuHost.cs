@@ -2,8 +2,10 @@ using System.Text.Json.Nodes;
 using Emu.Chardev;
 using Emu.Configuration;
 using Emu.Display;
+using Emu.Display.Sdl;
 using Emu.Machine.Board;
 using Emu.Machine.Devices;
+using Emu.Migration;
 using Emu.Migration.Precopy;
 using Emu.Monitor;
 using Emu.Monitor.Commands;
@@ -26,6 +28,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
     private readonly RunStateEvents _runStateEvents;
     private readonly VgaRenderer _renderer;
     private readonly object _renderLock = new();
+    private readonly SdlConsole? _console;
 
     public EmuHost(EmuOptions options)
     {
@@ -74,6 +77,13 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             _qmp.Add(server);
             server.Start();
         }
+
+        if (options.Display == "sdl")
+        {
+            _console = new SdlConsole(_renderer, ConsoleTitle, KeyEvent, () => RequestQuit(ShutdownCause.HostUi));
+            _owned.Add(_console);
+            _console.Start();
+        }
     }
 
     public PcMachine Machine { get; }
@@ -109,6 +119,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         _runStateEvents.EmitShutdown(exit.Reason switch
         {
             "host-qmp-quit" => ShutdownCause.HostQmpQuit,
+            "host-ui" => ShutdownCause.HostUi,
             "guest-reset" => ShutdownCause.GuestReset,
             "host-error" or "internal-error" => ShutdownCause.HostError,
             _ => ShutdownCause.GuestShutdown,
@@ -126,7 +137,41 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
     }
 
     private void RequestQuit(ShutdownCause cause) =>
-        _exit.TrySetResult(new MachineExit(0, cause == ShutdownCause.HostQmpQuit ? "host-qmp-quit" : "host-signal", null));
+        _exit.TrySetResult(new MachineExit(0, cause switch
+        {
+            ShutdownCause.HostQmpQuit => "host-qmp-quit",
+            ShutdownCause.HostUi => "host-ui",
+            _ => "host-signal",
+        }, null));
+
+    private void KeyEvent(int set1Scancode, bool extended, bool down)
+    {
+        Machine.Keyboard.KeyEvent(set1Scancode, extended, down);
+        Machine.Kick();
+    }
+
+    /// <summary>The window title: the run state, or the migration's progress while one runs.</summary>
+    private string ConsoleTitle()
+    {
+        MigrationStatus status = Migration.Status;
+        if (status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.PreSwitchover or MigrationStatus.Device)
+        {
+            MigrationStats s = Migration.Stats;
+            long total = Math.Max(1, s.TotalRamBytes);
+            long sentPct = Math.Clamp(100 * (total - s.RemainingBytes) / total, 0, 100);
+            return $"migrating: pass {s.DirtySyncCount}, {sentPct} % sent, throttle {Machine.ThrottlePercent} %";
+        }
+
+        return Machine.RunState switch
+        {
+            RunState.Running => "Emu — running",
+            RunState.InMigrate => "Emu — waiting for an incoming migration",
+            RunState.PostMigrate => "Emu — migrated away (postmigrate)",
+            RunState.Shutdown => "Emu — shut down",
+            RunState.Paused => "Emu — paused",
+            var other => $"Emu — {other.ToQmp()}",
+        };
+    }
 
     private void Screendump(ScreendumpRequest request)
     {

@@ -30,6 +30,11 @@ internal static class Program
             Console.Error.WriteLine(e.Message);
             return 2;
         }
+        catch (Emu.Display.DisplayException e)
+        {
+            Console.Error.WriteLine($"emu: {e.Message}");
+            return 1;
+        }
         catch (GuestImageException e)
         {
             Console.Error.WriteLine($"emu: {e.Message}");

@@ -1,9 +1,13 @@
 using Emu.Machine.Cpu;
+using Emu.Machine.Devices.Ata;
 using Emu.Machine.Devices.Debug;
+using Emu.Machine.Devices.Keyboard;
 using Emu.Machine.Devices.FwCfg;
 using Emu.Machine.Devices.Pic;
 using Emu.Machine.Devices.Pit;
+using Emu.Machine.Devices.Rtc;
 using Emu.Machine.Devices.Serial;
+using Emu.Machine.Devices.SysCtl;
 using Emu.Machine.Devices.Vga;
 using Emu.Machine.Io;
 using Emu.Machine.Memory;
@@ -44,8 +48,17 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Serial.Register(Io, 0x3F8);
         new DebugCon(options.Debugcon).Register(Io);
         new IsaDebugExit(code => GuestExit(code)).Register(Io);
+        Rtc = new Mc146818(Clock, Pic, options.RamSizeBytes);
+        Rtc.Register(Io);
         FwCfg = new FwCfg(options.RamSizeBytes);
         FwCfg.Register(Io);
+        Keyboard = new I8042(Pic);
+        Keyboard.Register(Io);
+        Keyboard.ResetRequested = () => RequestReset("keyboard controller reset");
+        PortA = new SystemControlPortA { ResetRequested = () => RequestReset("port 0x92 reset") };
+        PortA.Register(Io);
+        Ata = new AtaController(Pic, options.DrivePath);
+        Ata.Register(Io);
         Vga = new VgaDevice(Memory, Io);
         _ramBlocks.AddRange(Vga.RamBlocks);
 
@@ -63,7 +76,11 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         _devices.AddRange(Pic.StateSections);
         _devices.Add(Pit);
         _devices.Add(Serial);
+        _devices.Add(Rtc);
         _devices.Add(FwCfg);
+        _devices.Add(Keyboard);
+        _devices.Add(PortA);
+        _devices.Add(Ata);
         _devices.Add(Vga);
         _devices.Add(new ClockState(Clock));
 
@@ -90,7 +107,15 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
 
     public Uart16550 Serial { get; }
 
+    public Mc146818 Rtc { get; }
+
     public FwCfg FwCfg { get; }
+
+    public I8042 Keyboard { get; }
+
+    public SystemControlPortA PortA { get; }
+
+    public AtaController Ata { get; }
 
     public VgaDevice Vga { get; }
 
@@ -135,6 +160,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     public void Dispose()
     {
         Quit();
+        Ata.Dispose();
         foreach (RamBlock b in _ramBlocks)
         {
             b.Dispose();

@@ -17,12 +17,14 @@ internal sealed class IrqRecorder : IIrqLines
 
     public void SetIrq(int irq, bool level)
     {
-        if (_levels[irq] != level)
+        if (_levels[irq] == level)
         {
-            Changes.Add((irq, level));
-            OnChange?.Invoke(irq, level);
+            return;
         }
 
+        // Record first: a handler may lower the line again from inside the callback.
         _levels[irq] = level;
+        Changes.Add((irq, level));
+        OnChange?.Invoke(irq, level);
     }
 }

@@ -7,7 +7,7 @@ namespace Emu.UnitTests.Devices;
 
 public sealed class PitTests
 {
-    private const double TickNs = 1e9 / 1_193_182;
+    internal const double TickNs = 1e9 / 1_193_182;
 
     private readonly VirtualClock _clock = new();
     private readonly IrqRecorder _irq = new();

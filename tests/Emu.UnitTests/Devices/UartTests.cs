@@ -5,7 +5,7 @@ namespace Emu.UnitTests.Devices;
 
 public sealed class UartTests
 {
-    private const ushort Com1 = 0x3F8;
+    internal const ushort Com1 = 0x3F8;
 
     private readonly IrqRecorder _irq = new();
     private readonly CaptureBackend _out = new();

@@ -7,10 +7,10 @@ namespace Emu.UnitTests.Display;
 
 public sealed class VgaRendererTests : IDisposable
 {
-    private const uint Black = 0x000000;
-    private const uint LightGrey = 0xAAAAAA;
-    private const uint White = 0xFFFFFF;
-    private const uint Blue = 0x0000AA;
+    internal const uint Black = 0x000000;
+    internal const uint LightGrey = 0xAAAAAA;
+    internal const uint White = 0xFFFFFF;
+    internal const uint Blue = 0x0000AA;
 
     private readonly AddressSpace _memory = new();
     private readonly IoBus _io = new();

@@ -15,8 +15,8 @@ namespace Emu.UnitTests.Display;
 /// </remarks>
 public static class XwdImage
 {
-    private const int HeaderWords = 25;
-    private const int ZPixmap = 2;
+    internal const int HeaderWords = 25;
+    internal const int ZPixmap = 2;
 
     public static FrameBuffer Read(byte[] xwd)
     {
@@ -43,6 +43,7 @@ public static class XwdImage
             throw new InvalidDataException($"xwd: {width}x{height} image at 0x{dataStart:x} runs past the end (0x{xwd.Length:x})");
         }
 
+        // Xvfb at depth 24 answers with 32 or with packed 24 bits per pixel; rows are padded to bytes_per_line.
         int bytesPerPixel = bitsPerPixel / 8;
         var frame = new FrameBuffer(width, height);
         for (int y = 0; y < height; y++)

@@ -33,7 +33,7 @@ public sealed class Pic8259 : IIoDevice, IVmState<PicState>
         ],
         validate: Validate);
 
-    private static readonly ILogger Log = Serilog.Log.ForContext<Pic8259>();
+    internal static readonly ILogger Log = Serilog.Log.ForContext<Pic8259>();
 
     private readonly PicPair _pair;
     private readonly bool _isMaster;

@@ -13,7 +13,7 @@ namespace Emu.Machine.Devices.Pit;
 /// </summary>
 public sealed class Pit8254 : IIoDevice, IVmState<PitState>
 {
-    private static readonly VmStateDescription<PitChannelState> ChannelDescription = new(
+    internal static readonly VmStateDescription<PitChannelState> ChannelDescription = new(
         "pit channel", version: 1, minimumVersion: 1, () => new PitChannelState(),
         [
             VmField.I32<PitChannelState>("count", s => s.Count, (s, v) => s with { Count = v }),

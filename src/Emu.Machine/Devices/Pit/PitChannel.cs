@@ -7,7 +7,7 @@ namespace Emu.Machine.Devices.Pit;
 internal sealed class PitChannel
 {
     public const long Frequency = 1_193_182;
-    private const long NsPerSecond = 1_000_000_000;
+    internal const long NsPerSecond = 1_000_000_000;
 
     public const byte RwStateLsb = 1;
     public const byte RwStateMsb = 2;

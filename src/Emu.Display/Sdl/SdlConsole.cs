@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using Serilog;
+
+namespace Emu.Display.Sdl;
+
+/// <summary>
+/// The <c>-display sdl</c> window (QEMU ui/sdl2.c): its own UI thread "display/sdl" owns every SDL call, shows
+/// the VGA frame scaled to the window, forwards keys as PC set-1 scancodes and keeps the title up to date.
+/// </summary>
+/// <remarks>
+/// Per tick (20 ms, 50 Hz): drain SDL events; <see cref="VgaRenderer.Update"/>; upload and present only when the
+/// frame changed or the window was exposed or resized; refresh the title every 250 ms.
+/// </remarks>
+public sealed unsafe class SdlConsole : IDisposable
+{
+    internal const int TickMs = 20;
+    internal const int TitleRefreshMs = 250;
+
+    private static readonly ILogger Log = Serilog.Log.ForContext<SdlConsole>();
+
+    private readonly VgaRenderer _renderer;
+    private readonly Func<string> _title;
+    private readonly Action<int, bool, bool> _key;
+    private readonly Action _quit;
+    private readonly ManualResetEventSlim _started = new();
+    private volatile bool _stopping;
+    private Thread? _thread;
+    private string? _startError;
+
+    /// <param name="renderer">The VGA renderer this window shows (the console consumes its dirty bits).</param>
+    /// <param name="title">Called on the UI thread a few times a second, e.g. "Emu — running".</param>
+    /// <param name="key">(set-1 make code, E0-extended, down) for each key press, repeat and release.</param>
+    /// <param name="quit">The window's close button.</param>
+    public SdlConsole(VgaRenderer renderer, Func<string> title, Action<int, bool, bool> key, Action quit)
+    {
+        _renderer = renderer;
+        _title = title;
+        _key = key;
+        _quit = quit;
+    }
+
+    /// <summary>
+    /// Opens the window on a new UI thread and returns once it is up. Throws <see cref="DisplayException"/> with a
+    /// one-line reason when SDL cannot open one (no DISPLAY, no X server, no libSDL2).
+    /// </summary>
+    public void Start()
+    {
+        if (_thread != null)
+        {
+            throw new InvalidOperationException("display: the SDL console is already started");
+        }
+
+        _thread = new Thread(Run) { Name = "display/sdl", IsBackground = true };
+        _thread.Start();
+        _started.Wait();
+        if (_startError != null)
+        {
+            _thread.Join();
+            throw new DisplayException(_startError);
+        }
+    }
+
+    /// <summary>Closes the window and waits for the UI thread to end.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        if (_thread != null && _thread != Thread.CurrentThread)
+        {
+            _thread.Join();
+        }
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _started.Dispose();
+    }
+
+    private void Run()
+    {
+        IntPtr window = IntPtr.Zero, sdlRenderer = IntPtr.Zero, texture = IntPtr.Zero;
+        try
+        {
+            if (!TryOpen(out window, out sdlRenderer))
+            {
+                return;
+            }
+
+            Loop(window, sdlRenderer, ref texture);
+        }
+        finally
+        {
+            if (texture != IntPtr.Zero)
+            {
+                Sdl2.DestroyTexture(texture);
+            }
+
+            if (sdlRenderer != IntPtr.Zero)
+            {
+                Sdl2.DestroyRenderer(sdlRenderer);
+            }
+
+            if (window != IntPtr.Zero)
+            {
+                Sdl2.DestroyWindow(window);
+            }
+
+            if (_startError == null)
+            {
+                Sdl2.Quit();
+            }
+
+            _started.Set();
+        }
+    }
+
+    private bool TryOpen(out IntPtr window, out IntPtr sdlRenderer)
+    {
+        window = sdlRenderer = IntPtr.Zero;
+        try
+        {
+            bool initialized = Sdl2.Init(Sdl2.InitVideo) == 0;
+            string driver = initialized ? Sdl2.GetCurrentVideoDriver() : "";
+
+            // Without a reachable X server SDL quietly falls back to its invisible "offscreen" or "dummy" drivers;
+            // a window nobody can see is an error, unless the user asked for that driver by name.
+            bool invisible = driver is "offscreen" or "dummy" && Environment.GetEnvironmentVariable("SDL_VIDEODRIVER") != driver;
+            if (!initialized || invisible)
+            {
+                string reason = initialized ? $"only the invisible '{driver}' video driver is available" : Sdl2.GetError();
+                if (initialized)
+                {
+                    Sdl2.Quit();
+                }
+
+                string display = Environment.GetEnvironmentVariable("DISPLAY") ?? "";
+                _startError = display.Length == 0
+                    ? $"display: SDL cannot open a window: {reason} (DISPLAY is not set; use -display none)"
+                    : $"display: SDL cannot open a window on DISPLAY={display}: {reason}";
+                return false;
+            }
+        }
+        catch (DllNotFoundException e)
+        {
+            _startError = $"display: libSDL2-2.0.so.0 is not installed (apt-get install libsdl2-2.0-0): {e.Message}";
+            return false;
+        }
+
+        // Nearest-neighbour scaling keeps text crisp, and screenshots of the window comparable pixel for pixel.
+        Sdl2.SetHint(Sdl2.HintRenderScaleQuality, "0");
+        // Open at the guest's current resolution (the first update sizes the frame).
+        _renderer.Update(0);
+        FrameBuffer frame = _renderer.Frame;
+        window = Sdl2.CreateWindow(_title(), Sdl2.WindowPosUndefined, Sdl2.WindowPosUndefined, frame.Width, frame.Height,
+            Sdl2.WindowShown | Sdl2.WindowResizable);
+        sdlRenderer = window == IntPtr.Zero ? IntPtr.Zero : Sdl2.CreateRenderer(window, -1, 0);
+        if (sdlRenderer == IntPtr.Zero)
+        {
+            _startError = $"display: SDL cannot create a window: {Sdl2.GetError()}";
+            Sdl2.Quit();
+            return false;
+        }
+
+        Log.Information("SDL window open at {Width}x{Height}", frame.Width, frame.Height);
+        _started.Set();
+        return true;
+    }
+
+    private void Loop(IntPtr window, IntPtr sdlRenderer, ref IntPtr texture)
+    {
+        FrameBuffer initial = _renderer.Frame;
+        int windowWidth = initial.Width, windowHeight = initial.Height;
+        int textureWidth = 0, textureHeight = 0;
+        string lastTitle = "";
+        long lastTitleMs = -TitleRefreshMs;
+        var clock = Stopwatch.StartNew();
+        while (!_stopping)
+        {
+            bool present = PumpEvents();
+            long now = clock.ElapsedMilliseconds;
+            bool changed = _renderer.Update(now);
+            FrameBuffer frame = _renderer.Frame;
+            if (frame.Width != textureWidth || frame.Height != textureHeight)
+            {
+                if (texture != IntPtr.Zero)
+                {
+                    Sdl2.DestroyTexture(texture);
+                }
+
+                texture = Sdl2.CreateTexture(sdlRenderer, Sdl2.PixelFormatArgb8888, Sdl2.TextureAccessStreaming, frame.Width, frame.Height);
+                if (frame.Width != windowWidth || frame.Height != windowHeight)
+                {
+                    // The guest changed mode: follow its resolution, as QEMU's sdl2 console does.
+                    Sdl2.SetWindowSize(window, frame.Width, frame.Height);
+                    windowWidth = frame.Width;
+                    windowHeight = frame.Height;
+                }
+
+                textureWidth = frame.Width;
+                textureHeight = frame.Height;
+                changed = true;
+            }
+
+            if (changed && texture != IntPtr.Zero)
+            {
+                fixed (uint* pixels = frame.Pixels)
+                {
+                    Sdl2.UpdateTexture(texture, IntPtr.Zero, pixels, frame.Width * 4);
+                }
+            }
+
+            if ((changed || present) && texture != IntPtr.Zero)
+            {
+                Sdl2.RenderClear(sdlRenderer);
+                Sdl2.RenderCopy(sdlRenderer, texture, IntPtr.Zero, IntPtr.Zero);
+                Sdl2.RenderPresent(sdlRenderer);
+            }
+
+            if (now - lastTitleMs >= TitleRefreshMs)
+            {
+                lastTitleMs = now;
+                string title = _title();
+                if (title != lastTitle)
+                {
+                    Sdl2.SetWindowTitle(window, title);
+                    lastTitle = title;
+                }
+            }
+
+            Thread.Sleep(TickMs);
+        }
+    }
+
+    /// <summary>Handles pending events; true when the window needs repainting.</summary>
+    private bool PumpEvents()
+    {
+        bool repaint = false;
+        Sdl2.Event ev;
+        while (Sdl2.PollEvent(&ev) != 0)
+        {
+            switch (ev.Type)
+            {
+                case Sdl2.EventQuit:
+                    _quit();
+                    break;
+                case Sdl2.EventWindow:
+                    if (ev.WindowEvent == Sdl2.WindowEventClose)
+                    {
+                        _quit();
+                    }
+                    else if (ev.WindowEvent is Sdl2.WindowEventExposed or Sdl2.WindowEventResized or Sdl2.WindowEventSizeChanged)
+                    {
+                        repaint = true;
+                    }
+
+                    break;
+                case Sdl2.EventKeyDown or Sdl2.EventKeyUp:
+                    if (PcScancodes.TryMap(ev.Scancode, out int code, out bool extended))
+                    {
+                        _key(code, extended, ev.Type == Sdl2.EventKeyDown);
+                    }
+
+                    break;
+            }
+        }
+
+        return repaint;
+    }
+}

@@ -115,7 +115,7 @@ public sealed class FailureTests
     }
 
     /// <summary>The refusal is one line on stderr (the issue: "one clear error line"), not a log line plus the exit line.</summary>
-    [Fact(Skip = "engine bug: IncomingMigration.Fail logs 'load of migration failed: …' at Error, which stderr shows besides the host's 'emu: …' exit line")]
+    [Fact]
     public void RefusedStreamPrintsExactlyOneStderrLine()
     {
         HostileStream stream = HostileStream.Build("wrong-magic", DestinationRam);

@@ -208,7 +208,9 @@ public sealed partial class IncomingMigration
 
         _postcopy?.Fail(message);
         _postcopy?.ReturnPath.TrySend(ReturnPathMessage.Shut(1));
-        _log.Error("load of migration failed: {Error}", message);
+
+        // The person sees this once, as the process's one error line (IncomingFailed); the log keeps the detail.
+        _log.Information("load of migration failed: {Error}", message);
         _failed?.Invoke(message);
     }
 }

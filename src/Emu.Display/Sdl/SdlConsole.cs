@@ -119,6 +119,12 @@ public sealed unsafe class SdlConsole : IDisposable
         window = sdlRenderer = IntPtr.Zero;
         try
         {
+            // Window titles are UTF-8 ("Emu — running"); SDL's X11 backend converts them in the C locale.
+            if (!CLocale.UseUtf8Ctype())
+            {
+                Log.Warning("setlocale(LC_CTYPE, C.UTF-8) failed; non-ASCII window titles may show garbled");
+            }
+
             bool initialized = Sdl2.Init(Sdl2.InitVideo) == 0;
             string driver = initialized ? Sdl2.GetCurrentVideoDriver() : "";
 

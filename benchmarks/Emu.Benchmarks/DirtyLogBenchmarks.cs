@@ -10,7 +10,7 @@ namespace Emu.Benchmarks;
 [MemoryDiagnoser]
 public class DirtyLogBenchmarks
 {
-    private const int StoresPerOp = 1 << 20;
+    internal const int StoresPerOp = 1 << 20;
     private RamBlock _block = null!;
     private ulong[] _bitmap = null!;
     private int[] _pages = null!;

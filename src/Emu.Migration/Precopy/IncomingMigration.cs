@@ -145,7 +145,8 @@ public sealed class IncomingMigration
             _state.TrySet(st, MigrationStatus.Failed);
         }
 
-        _log.Error("load of migration failed: {Error}", message);
+        // The person sees this once, as the process's one error line (IncomingFailed); the log keeps the detail.
+        _log.Information("load of migration failed: {Error}", message);
         _failed?.Invoke(message);
     }
 }

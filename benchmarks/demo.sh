@@ -227,7 +227,9 @@ while true; do
     esac
     # Postcopy: one precopy pass first, then the destination takes over and pulls what is missing.
     if [ "$mode" = postcopy ] && [ $postcopy_started -eq 0 ] && [ "$(json_num dirty-sync-count "$info" 0)" -ge 1 ]; then
-        qmp_ok source migrate-start-postcopy >/dev/null
+        # Refused only when the migration has just completed in precopy; the next poll shows that.
+        reply=$(qmp source migrate-start-postcopy)
+        [[ $reply == '{"error"'* ]] && say "migrate-start-postcopy: $(json_str desc "$reply")"
         postcopy_started=1
     fi
     printf '\r%-110s' "$(printf 'demo: %-16s pass %-3s sent %-11s remaining %-11s dirty %s pages/s  throttle %s %%' \

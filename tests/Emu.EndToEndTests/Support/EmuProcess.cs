@@ -55,6 +55,12 @@ public sealed class EmuProcess : IDisposable
     /// <summary>The <c>-qmp</c> value for <see cref="QmpSocketPath"/>.</summary>
     public string QmpSpec => $"unix:{QmpSocketPath},server,wait=off";
 
+    /// <summary>
+    /// Environment changes applied by <see cref="Start"/> on top of this process's environment: a value sets the
+    /// variable, null removes it (e.g. DISPLAY for a private Xvfb, without touching parallel tests).
+    /// </summary>
+    public Dictionary<string, string?> EnvironmentOverrides { get; } = [];
+
     public bool HasExited => _process?.HasExited ?? false;
 
     /// <summary>The exit code once the process has ended, else null.</summary>
@@ -153,6 +159,18 @@ public sealed class EmuProcess : IDisposable
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+
+        foreach ((string variable, string? value) in EnvironmentOverrides)
+        {
+            if (value == null)
+            {
+                info.Environment.Remove(variable);
+            }
+            else
+            {
+                info.Environment[variable] = value;
+            }
         }
 
         if (Environment.GetEnvironmentVariable("EMU_E2E_LOG") == "1")

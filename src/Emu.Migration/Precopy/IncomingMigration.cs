@@ -99,6 +99,7 @@ public sealed class IncomingMigration
         var devices = new List<IVmStateDevice>(_machine.Devices) { globalState, downtime };
         var loader = new VmStateLoader(devices, [ram]);
         loader.Load(s);
+        long loadedNs = MonotonicClock.NowNs;
         if (!ram.BlockListSeen)
         {
             throw new MigrationStreamException($"savevm: stream ended at offset 0x{s.Position:x} without a 'ram' section");
@@ -129,6 +130,10 @@ public sealed class IncomingMigration
         {
             TruePauseMs = (startedNs - downtime.SourceStopMonotonicNs) / 1e6;
             _log.Information("migration: true pause = {TruePauseMs:F1} ms (source vCPU stop to destination start)", TruePauseMs);
+            (long ramStartNs, long ramEndNs) = ram.FinalSection;
+            long stopNs = downtime.SourceStopMonotonicNs;
+            _log.Debug("migration: switchover on the destination: final ram section from {RamStartMs:F1} to {RamEndMs:F1} ms after the source stop, devices loaded at {LoadedMs:F1} ms, started at {StartedMs:F1} ms",
+                (ramStartNs - stopNs) / 1e6, (ramEndNs - stopNs) / 1e6, (loadedNs - stopNs) / 1e6, (startedNs - stopNs) / 1e6);
         }
 
         _state.TrySet(MigrationStatus.Active, MigrationStatus.Completed);

@@ -34,8 +34,12 @@ public sealed class RamLoader : ILiveSectionLoader
     /// <summary>True once the MEM_SIZE block list has been checked.</summary>
     public bool BlockListSeen { get; private set; }
 
+    /// <summary>CLOCK_MONOTONIC ns when the last SECTION_END began and ended loading (switchover profile), else 0.</summary>
+    public (long StartNs, long EndNs) FinalSection { get; private set; }
+
     public void Load(MigrationStream s, int versionId, SectionType type)
     {
+        long startNs = type == SectionType.SectionEnd ? MonotonicClock.NowNs : 0;
         if (versionId != RamSaver.SectionVersion)
         {
             throw new MigrationStreamException($"ram: section version {versionId} is not supported, expected {RamSaver.SectionVersion} (stream offset 0x{s.Position:x})");
@@ -59,6 +63,11 @@ public sealed class RamLoader : ILiveSectionLoader
                     LoadPage(s, BlockFromStream(s, flags, at), addr, at);
                     break;
                 case RamSaveFlags.Eos:
+                    if (startNs != 0)
+                    {
+                        FinalSection = (startNs, MonotonicClock.NowNs);
+                    }
+
                     return;
                 default:
                     throw new MigrationStreamException($"ram: unknown combination of migration flags 0x{(ulong)flags:x} at stream offset 0x{at:x}");

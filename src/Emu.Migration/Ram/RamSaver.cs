@@ -83,6 +83,9 @@ public sealed partial class RamSaver
 
     internal IReadOnlyList<RamBlock> Blocks => _blocks;
 
+    /// <summary>How long the last <see cref="BitmapSync"/> took to take the dirty log (for the switchover profile).</summary>
+    public double LastSyncMs { get; private set; }
+
     /// <summary>
     /// QEMU ram_save_setup: every page dirty, dirty logging on, one immediate sync, then the MEM_SIZE block list
     /// and EOS.
@@ -204,6 +207,7 @@ public sealed partial class RamSaver
     /// </summary>
     public void BitmapSync()
     {
+        long t0 = Stopwatch.GetTimestamp();
         _stats.AddDirtySync();
         if (_timeLastBitmapSyncMs == 0)
         {
@@ -224,6 +228,7 @@ public sealed partial class RamSaver
             _stats.RemainingBytes = RemainingBytes;
         }
 
+        LastSyncMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         long end = _nowMs();
         if (end > _timeLastBitmapSyncMs + SyncPeriodMs)
         {

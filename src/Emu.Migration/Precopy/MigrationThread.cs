@@ -141,6 +141,11 @@ public sealed partial class MigrationThread
             Ram = new RamSaver(_machine.RamBlocks, _stats, _autoConverge, pass => _emit("MIGRATION_PASS", new JsonObject { ["pass"] = pass }));
             SaveVmWriter.WriteSectionHeader(_stream, SectionType.SectionStart, RamSectionId, RamSaver.SectionName, 0, RamSaver.SectionVersion);
             Ram.Setup(_stream);
+            if (_options.Has(MigrationCapability.Xbzrle))
+            {
+                Ram.EnableXbzrle(_options);
+            }
+
             SaveVmWriter.WriteFooter(_stream, RamSectionId);
             _stream.Flush();
             _stats.TransferredBytes = _stream.Position;

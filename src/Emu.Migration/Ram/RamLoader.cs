@@ -9,7 +9,7 @@ namespace Emu.Migration.Ram;
 /// places pages into the local blocks. Every name, size, offset and flag is checked before a byte is written, so a
 /// hostile stream can only fail the load, never write outside guest RAM.
 /// </summary>
-public sealed class RamLoader : ILiveSectionLoader
+public sealed partial class RamLoader : ILiveSectionLoader
 {
     private readonly Dictionary<string, RamBlock> _blocks = new(StringComparer.Ordinal);
     private RamBlock? _lastBlock;
@@ -61,6 +61,9 @@ public sealed class RamLoader : ILiveSectionLoader
                     break;
                 case RamSaveFlags.Page:
                     LoadPage(s, BlockFromStream(s, flags, at), addr, at);
+                    break;
+                case RamSaveFlags.Xbzrle:
+                    LoadXbzrle(s, BlockFromStream(s, flags, at), addr, at);
                     break;
                 case RamSaveFlags.Eos:
                     if (startNs != 0)

@@ -184,7 +184,7 @@ public sealed partial class RamSaver
         return RemainingBytes;
     }
 
-    /// <summary>QEMU ram_save_cleanup: stop dirty logging for migration.</summary>
+    /// <summary>QEMU ram_save_cleanup: stop dirty logging for migration and free the XBZRLE cache.</summary>
     public void Cleanup()
     {
         lock (_bitmapLock)
@@ -199,6 +199,8 @@ public sealed partial class RamSaver
                 _loggingStarted = false;
             }
         }
+
+        DisableXbzrle();
     }
 
     /// <summary>
@@ -234,6 +236,7 @@ public sealed partial class RamSaver
         {
             long transferred = _stream?.Position ?? 0;
             _autoConverge?.OnPeriodEnd((ulong)(transferred - _bytesXferPrev), (ulong)_numDirtyPagesPeriod * PageSize);
+            UpdateXbzrleRates();
             _stats.DirtyPagesRate = _numDirtyPagesPeriod * 1000 / (end - _timeLastBitmapSyncMs);
             _timeLastBitmapSyncMs = end;
             _numDirtyPagesPeriod = 0;

@@ -70,6 +70,7 @@ public sealed class IncomingMigration
     {
         try
         {
+            SwitchoverWarmup.WarmDestination(_machine.Devices);
             _connection = _listener != null ? _listener.Accept() : MigrationConnection.OpenFile(_uri.Path);
             _listener?.Dispose();
             _state.TrySet(MigrationStatus.Setup, MigrationStatus.Active);

@@ -129,6 +129,10 @@ public sealed partial class MigrationThread
         try
         {
             long setupStartMs = MonotonicClock.NowMs;
+
+            // Off the migration thread: the JIT warm-up must not lengthen setup (saves only read, see WarmSource).
+            Task.Run(() => SwitchoverWarmup.WarmSource(DeviceSections()))
+                .ContinueWith(t => _log.Warning(t.Exception, "migration: switchover warm-up failed"), TaskContinuationOptions.OnlyOnFaulted);
             _connection = MigrationConnection.Connect(_uri, RegisterAbort);
             _stream = MigrationStream.ForWriting(_connection.Stream);
             if (_state.Current == MigrationStatus.Cancelling)

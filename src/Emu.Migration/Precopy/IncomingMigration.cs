@@ -83,6 +83,7 @@ public sealed partial class IncomingMigration
     {
         try
         {
+            SwitchoverWarmup.WarmDestination(_machine.Devices);
             _connection = _listener != null ? _listener.Accept() : MigrationConnection.OpenFile(_uri.Path);
             if (_options.Has(MigrationCapability.PostcopyPreempt) && _listener != null)
             {
@@ -191,6 +192,10 @@ public sealed partial class IncomingMigration
         {
             TruePauseMs = (startedNs - downtime.SourceStopMonotonicNs) / 1e6;
             _log.Information("migration: true pause = {TruePauseMs:F1} ms (source vCPU stop to destination start)", TruePauseMs);
+            (long ramStartNs, long ramEndNs) = _ram!.FinalSection;
+            long stopNs = downtime.SourceStopMonotonicNs;
+            _log.Debug("migration: switchover on the destination: final ram section from {RamStartMs:F1} to {RamEndMs:F1} ms after the source stop, started at {StartedMs:F1} ms",
+                (ramStartNs - stopNs) / 1e6, (ramEndNs - stopNs) / 1e6, (startedNs - stopNs) / 1e6);
         }
     }
 

@@ -53,6 +53,7 @@ public sealed partial class MigrationController
                 o["downtime"] = Stats.DowntimeMs;
                 o["setup-time"] = Stats.SetupTimeMs;
                 o["ram"] = RamInfo(completed: true);
+                AddXbzrleInfo(o);
                 break;
             case MigrationStatus.Failed:
                 if (_thread?.Error != null)
@@ -72,6 +73,7 @@ public sealed partial class MigrationController
 
                 o["setup-time"] = Stats.SetupTimeMs;
                 o["ram"] = RamInfo(completed: false);
+                AddXbzrleInfo(o);
                 int throttle = _machine.ThrottlePercent;
                 if (throttle != 0)
                 {
@@ -113,6 +115,27 @@ public sealed partial class MigrationController
         }
 
         return ram;
+    }
+
+    /// <summary>QEMU populate_ram_info's "xbzrle-cache" object, present while the xbzrle capability is on.</summary>
+    private void AddXbzrleInfo(JsonObject o)
+    {
+        if (!Options.Has(MigrationCapability.Xbzrle))
+        {
+            return;
+        }
+
+        XbzrleCounters x = Stats.Xbzrle;
+        o["xbzrle-cache"] = new JsonObject
+        {
+            ["cache-size"] = Options.Parameters.XbzrleCacheSizeBytes,
+            ["bytes"] = x.Bytes,
+            ["pages"] = x.Pages,
+            ["cache-miss"] = x.CacheMiss,
+            ["cache-miss-rate"] = x.CacheMissRate,
+            ["encoding-rate"] = x.EncodingRate,
+            ["overflow"] = x.Overflow,
+        };
     }
 
     /// <summary>QEMU qmp_migrate_set_capabilities: all or nothing, checked as a whole, refused while migrating.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Emu.Machine.Board;
 using Emu.Machine.State;
 using Emu.Migration.Ram;
@@ -25,8 +26,10 @@ public sealed partial class MigrationThread
         _downtimeStamp.SourceStopMonotonicNs = MonotonicClock.NowNs;
         _oldRunState = _machine.RunState;
         _globalState.Store(_oldRunState);
+        long t0 = Stopwatch.GetTimestamp();
         _machine.Stop(RunState.FinishMigrate);
         _stoppedByUs = true;
+        long tStopped = Stopwatch.GetTimestamp();
         ram.Phase = RamPhase.Downtime;
 
         MigrationStatus current = MigrationStatus.Active;
@@ -49,12 +52,19 @@ public sealed partial class MigrationThread
 
         s.RateLimitMax = 0;
         SaveVmWriter.WriteSectionShortHeader(s, SectionType.SectionEnd, RamSectionId);
+        long ramStartBytes = s.Position;
         ram.Complete(s);
         SaveVmWriter.WriteFooter(s, RamSectionId);
+        long tRam = Stopwatch.GetTimestamp();
+        long ramBytes = s.Position - ramStartBytes;
         List<IVmStateDevice> sections = WriteDeviceSections(s);
         SaveVmWriter.WriteEof(s);
         SaveVmWriter.WriteVmDescription(s, VmDescription.Build(sections));
+        long tDevices = Stopwatch.GetTimestamp();
         s.Flush();
+        long tFlushed = Stopwatch.GetTimestamp();
+        _log.Debug("migration: switchover stop {StopMs:F1} ms, ram {RamMs:F1} ms ({RamBytes} bytes, sync {SyncMs:F1} ms), devices {DevicesMs:F1} ms, flush {FlushMs:F1} ms",
+            Ms(t0, tStopped), Ms(tStopped, tRam), ramBytes, ram.LastSyncMs, Ms(tRam, tDevices), Ms(tDevices, tFlushed));
         if (!AwaitReturnPathClose())
         {
             return;
@@ -93,6 +103,8 @@ public sealed partial class MigrationThread
 
         return sections;
     }
+
+    private static double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
 
     /// <summary>globalstate, every device of the machine, then Emu's downtime stamp.</summary>
     private List<IVmStateDevice> DeviceSections()

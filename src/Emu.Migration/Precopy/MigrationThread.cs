@@ -132,6 +132,10 @@ public sealed partial class MigrationThread
         try
         {
             long setupStartMs = MonotonicClock.NowMs;
+
+            // Off the migration thread: the JIT warm-up must not lengthen setup (saves only read, see WarmSource).
+            Task.Run(() => SwitchoverWarmup.WarmSource(DeviceSections()))
+                .ContinueWith(t => _log.Warning(t.Exception, "migration: switchover warm-up failed"), TaskContinuationOptions.OnlyOnFaulted);
             _connection = MigrationConnection.Connect(_uri, RegisterAbort);
             _stream = MigrationStream.ForWriting(_connection.Stream);
             if (_state.Current == MigrationStatus.Cancelling)
@@ -149,6 +153,11 @@ public sealed partial class MigrationThread
 
             SaveVmWriter.WriteSectionHeader(_stream, SectionType.SectionStart, RamSectionId, RamSaver.SectionName, 0, RamSaver.SectionVersion);
             Ram.Setup(_stream);
+            if (_options.Has(MigrationCapability.Xbzrle))
+            {
+                Ram.EnableXbzrle(_options);
+            }
+
             SaveVmWriter.WriteFooter(_stream, RamSectionId);
             _stream.Flush();
             _stats.TransferredBytes = _stream.Position;

@@ -10,7 +10,7 @@ namespace Emu.Migration.Ram;
 /// places pages into the local blocks. Every name, size, offset and flag is checked before a byte is written, so a
 /// hostile stream can only fail the load, never write outside guest RAM.
 /// </summary>
-public sealed class RamLoader : ILiveSectionLoader
+public sealed partial class RamLoader : ILiveSectionLoader
 {
     private readonly Dictionary<string, RamBlock> _blocks = new(StringComparer.Ordinal);
     private RamBlock? _lastBlock;
@@ -47,8 +47,12 @@ public sealed class RamLoader : ILiveSectionLoader
     /// <summary>A new channel (recovery, preempt) names its block before any CONTINUE.</summary>
     public void ResetChannel() => _lastBlock = null;
 
+    /// <summary>CLOCK_MONOTONIC ns when the last SECTION_END began and ended loading (switchover profile), else 0.</summary>
+    public (long StartNs, long EndNs) FinalSection { get; private set; }
+
     public void Load(MigrationStream s, int versionId, SectionType type)
     {
+        long startNs = type == SectionType.SectionEnd ? MonotonicClock.NowNs : 0;
         if (versionId != RamSaver.SectionVersion)
         {
             throw new MigrationStreamException($"ram: section version {versionId} is not supported, expected {RamSaver.SectionVersion} (stream offset 0x{s.Position:x})");
@@ -71,7 +75,15 @@ public sealed class RamLoader : ILiveSectionLoader
                 case RamSaveFlags.Page:
                     LoadPage(s, BlockFromStream(s, flags, at), addr, at);
                     break;
+                case RamSaveFlags.Xbzrle:
+                    LoadXbzrle(s, BlockFromStream(s, flags, at), addr, at);
+                    break;
                 case RamSaveFlags.Eos:
+                    if (startNs != 0)
+                    {
+                        FinalSection = (startNs, MonotonicClock.NowNs);
+                    }
+
                     return;
                 default:
                     throw new MigrationStreamException($"ram: unknown combination of migration flags 0x{(ulong)flags:x} at stream offset 0x{at:x}{(Postcopy != null ? " (postcopy mode)" : "")}");

@@ -89,6 +89,7 @@ public sealed partial class RamSaver
                 {
                     block = 0;
                     completeRound = true;
+                    StartXbzrleAfterLap();
                 }
 
                 continue;
@@ -136,13 +137,27 @@ public sealed partial class RamSaver
             SavePageHeader(s, block, offset, RamSaveFlags.Zero, ref lastSentBlock);
             s.WriteU8(0);
             _stats.AddZeroPage();
+            if (XbzrleActive)
+            {
+                CacheXbzrleZeroPage(block, page);
+            }
         }
         else
         {
-            SavePageHeader(s, block, offset, RamSaveFlags.Page, ref lastSentBlock);
-            src.CopyTo(s.GetSpan(PageSize));
-            s.Advance(PageSize);
-            _stats.AddNormalPage();
+            // XBZRLE: a delta, nothing (unchanged), or -1 for a whole page (src may now be the cached copy).
+            int delta = XbzrleActive ? EncodeXbzrlePage(block, page, ref src) : -1;
+            if (delta > 0)
+            {
+                SavePageHeader(s, block, offset, RamSaveFlags.Xbzrle, ref lastSentBlock);
+                WriteXbzrleDelta(s, delta, start);
+            }
+            else if (delta < 0)
+            {
+                SavePageHeader(s, block, offset, RamSaveFlags.Page, ref lastSentBlock);
+                src.CopyTo(s.GetSpan(PageSize));
+                s.Advance(PageSize);
+                _stats.AddNormalPage();
+            }
         }
 
         _stats.AddRamBytes(Phase, s.Position - start);

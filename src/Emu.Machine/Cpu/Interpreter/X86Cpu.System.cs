@@ -125,14 +125,7 @@ public sealed partial class X86Cpu
 
     private void Lldt(in Instruction ins)
     {
-        if (!ProtectedMode || Vm86)
-        {
-            RaiseFault(ExceptionUd);
-            return;
-        }
-
-        ushort sel = (ushort)ReadOp(in ins, 0, 2);
-        if (_faultVector >= 0 || !CheckCpl0())
+        if (!ReadSelectorOperand(in ins, 0, out ushort sel) || !CheckCpl0())
         {
             return;
         }
@@ -171,14 +164,7 @@ public sealed partial class X86Cpu
 
     private void Ltr(in Instruction ins)
     {
-        if (!ProtectedMode || Vm86)
-        {
-            RaiseFault(ExceptionUd);
-            return;
-        }
-
-        ushort sel = (ushort)ReadOp(in ins, 0, 2);
-        if (_faultVector >= 0 || !CheckCpl0())
+        if (!ReadSelectorOperand(in ins, 0, out ushort sel) || !CheckCpl0())
         {
             return;
         }
@@ -426,17 +412,24 @@ public sealed partial class X86Cpu
         }
     }
 
-    /// <summary>LAR/LSL: ZF=1 and the access rights or limit when the descriptor is visible at CPL/RPL.</summary>
-    private void LarLsl(in Instruction ins, bool lar)
+    /// <summary>The selector operand of LLDT/LTR/LAR/LSL/VERR/VERW: #UD outside protected mode.</summary>
+    private bool ReadSelectorOperand(in Instruction ins, int operand, out ushort selector)
     {
+        selector = 0;
         if (!ProtectedMode || Vm86)
         {
             RaiseFault(ExceptionUd);
-            return;
+            return false;
         }
 
-        ushort sel = (ushort)ReadOp(in ins, 1, 2);
-        if (_faultVector >= 0)
+        selector = (ushort)ReadOp(in ins, operand, 2);
+        return _faultVector < 0;
+    }
+
+    /// <summary>LAR/LSL: ZF=1 and the access rights or limit when the descriptor is visible at CPL/RPL.</summary>
+    private void LarLsl(in Instruction ins, bool lar)
+    {
+        if (!ReadSelectorOperand(in ins, 1, out ushort sel))
         {
             return;
         }
@@ -493,14 +486,7 @@ public sealed partial class X86Cpu
 
     private void Verify(in Instruction ins, bool write)
     {
-        if (!ProtectedMode || Vm86)
-        {
-            RaiseFault(ExceptionUd);
-            return;
-        }
-
-        ushort sel = (ushort)ReadOp(in ins, 0, 2);
-        if (_faultVector >= 0)
+        if (!ReadSelectorOperand(in ins, 0, out ushort sel))
         {
             return;
         }

@@ -250,10 +250,25 @@ public sealed partial class X86Cpu : IVmState<CpuState>
                 previous?.SetLink(block, _eip, _linkEpoch);
             }
 
-            _currentBlock = block;
-            _blockExit = false;
             long budget = end - _retired;
             int n = budget < block.Count ? (int)budget : block.Count;
+            ref SegmentCache cs = ref _seg[SegCs];
+            if ((ulong)_eip + block.ByteLength - 1 > cs.Limit && ProtectedMode)
+            {
+                // The block runs past the CS limit: run the instructions that fit; the next one faults here.
+                int fit = _eip > cs.Limit ? 0 : block.CountWithin(cs.Limit - _eip);
+                if (fit == 0)
+                {
+                    RaiseFault(ExceptionGp, 0);
+                    DeliverPendingFault();
+                    return;
+                }
+
+                n = Math.Min(n, fit);
+            }
+
+            _currentBlock = block;
+            _blockExit = false;
             int done = Interpret(block, n);
             _retired += done;
             _currentBlock = null;

@@ -57,6 +57,12 @@ public sealed partial class X86Cpu
         _faultVector = -1;
         _blockExit = false;
         _halted = false;
+        if (first != ExceptionDb)
+        {
+            // Faults push EFLAGS with RF set, so the restarted instruction does not hit its own breakpoint again.
+            _eflags |= FlagRf;
+        }
+
         DeliverException(first, error, 0);
     }
 
@@ -100,6 +106,7 @@ public sealed partial class X86Cpu
     /// </summary>
     internal void DeliverInterrupt(int vector, InterruptSource source, uint error, uint returnEip)
     {
+        _interruptsDelivered++;
         MaterializeFlags();
         if (!ProtectedMode)
         {

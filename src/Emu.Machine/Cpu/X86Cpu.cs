@@ -252,6 +252,19 @@ public sealed partial class X86Cpu : IVmState<CpuState>
 
             long budget = end - _retired;
             int n = budget < block.Count ? (int)budget : block.Count;
+            bool debug = DebugArmed;
+            bool stepping = (_eflags & FlagTf) != 0;
+            bool resumed = (_eflags & FlagRf) != 0;
+            if (debug)
+            {
+                if (!CheckInstructionBreakpoints())
+                {
+                    return;
+                }
+
+                n = 1;
+            }
+
             ref SegmentCache cs = ref _seg[SegCs];
             if ((ulong)_eip + block.ByteLength - 1 > cs.Limit && ProtectedMode)
             {
@@ -269,22 +282,35 @@ public sealed partial class X86Cpu : IVmState<CpuState>
 
             _currentBlock = block;
             _blockExit = false;
+            long deliveredBefore = _interruptsDelivered;
             int done = Interpret(block, n);
             _retired += done;
             _currentBlock = null;
-            if (_blockExit || _faultVector >= 0)
+            bool faulted = _faultVector >= 0;
+            bool shadow = _shadowRequested;
+            bool ended = _blockExit || faulted;
+            if (ended)
             {
-                if (_faultVector >= 0)
+                if (faulted)
                 {
                     DeliverPendingFault();
                 }
 
-                if (_shadowRequested)
+                if (shadow)
                 {
                     _shadowRequested = false;
                     _inhibitUntil = _retired + 1;
                 }
+            }
 
+            if (debug)
+            {
+                FinishDebugStep(stepping, resumed, !faulted && done == n, deliveredBefore, shadow);
+                return;
+            }
+
+            if (ended)
+            {
                 return;
             }
 

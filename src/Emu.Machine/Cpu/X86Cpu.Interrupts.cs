@@ -182,10 +182,7 @@ public sealed partial class X86Cpu
             case 0x07: gate32 = false; trap = true; break;
             case 0x0E: gate32 = true; trap = false; break;
             case 0x0F: gate32 = true; trap = true; break;
-            case 0x05:
-                _shutdownReason = $"cpu: task gate for vector {vector} at {_seg[SegCs].Selector:x4}:{_eip:x8}: hardware task switching is not implemented";
-                Log.Warning("{Reason}", _shutdownReason);
-                return;
+            case 0x05: gate32 = false; trap = false; break;
             default:
                 RaiseFault(ExceptionGp, gateError);
                 return;
@@ -200,6 +197,12 @@ public sealed partial class X86Cpu
         if ((hi & SegmentCache.FlagP) == 0)
         {
             RaiseFault(ExceptionNp, gateError);
+            return;
+        }
+
+        if (type == 0x05)
+        {
+            DeliverThroughTaskGate(vector, source, error, returnEip, lo, hi);
             return;
         }
 
@@ -317,6 +320,24 @@ public sealed partial class X86Cpu
         LoadCs(selector, clo, chi, caddr, conforming ? _cpl : newCpl);
         _eip = gate32 ? offset : offset & 0xFFFF;
         UpdateMode();
+    }
+
+    /// <summary>
+    /// A task gate in the IDT (how #DF usually gets a known-good stack): switch tasks, then push the error code, if
+    /// any, on the new task's stack.
+    /// </summary>
+    private void DeliverThroughTaskGate(int vector, InterruptSource source, uint error, uint returnEip, uint lo, uint hi)
+    {
+        if (!SwitchTask((ushort)(vector * 8), lo, hi, TaskSwitchSource.Interrupt, returnEip))
+        {
+            return;
+        }
+
+        if (HasErrorCode(vector) && source == InterruptSource.Exception)
+        {
+            bool tss32 = ((_tr.Flags >> 8) & 8) != 0;
+            Push(error, tss32 ? 4 : 2);
+        }
     }
 
     /// <summary>EFLAGS, CS, EIP and (for exceptions that have one) the error code; false when a push faulted.</summary>

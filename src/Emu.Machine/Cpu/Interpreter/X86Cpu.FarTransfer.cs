@@ -94,8 +94,19 @@ public sealed partial class X86Cpu
             case 1:
             case 9:
             case 5:
-                TaskSwitchUnsupported(selector);
-                return;
+                {
+                    // A TSS or task gate: DPL must admit both CPL and RPL (busy TSS types 3/11 fall to #GP).
+                    int dpl = (int)((hi >> 13) & 3);
+                    if (dpl < _cpl || dpl < (selector & 3))
+                    {
+                        RaiseFault(ExceptionGp, selector & 0xFFFCu);
+                        return;
+                    }
+
+                    SwitchTask(selector, lo, hi, call ? TaskSwitchSource.Call : TaskSwitchSource.Jump, _nextEip);
+                    return;
+                }
+
             default:
                 RaiseFault(ExceptionGp, selector & 0xFFFCu);
                 return;
@@ -209,13 +220,6 @@ public sealed partial class X86Cpu
         }
 
         _nextEip = gate32 ? gateOffset : gateOffset & 0xFFFF;
-        _blockExit = true;
-    }
-
-    private void TaskSwitchUnsupported(ushort selector)
-    {
-        _shutdownReason = $"cpu: task switch to selector 0x{selector:x4} at {_seg[SegCs].Selector:x4}:{_eip:x8}: hardware task switching is not implemented";
-        Log.Warning("{Reason}", _shutdownReason);
         _blockExit = true;
     }
 
@@ -377,7 +381,20 @@ public sealed partial class X86Cpu
 
         if ((_eflags & FlagNt) != 0)
         {
-            TaskSwitchUnsupported(_tr.Selector);
+            // Nested task: return to the task in the back link.
+            ushort link = (ushort)ReadSys(_tr.Base, 2);
+            if (_faultVector >= 0)
+            {
+                return;
+            }
+
+            if ((link & 4) != 0 || !ReadDescriptor(link, out uint lo, out uint hi, out _))
+            {
+                RaiseFault(ExceptionTs, link & 0xFFFCu);
+                return;
+            }
+
+            SwitchTask(link, lo, hi, TaskSwitchSource.Iret, _nextEip);
             return;
         }
 

@@ -130,36 +130,46 @@ public sealed partial class X86Cpu
             return;
         }
 
+        LoadLdtr(sel, ExceptionGp);
+    }
+
+    /// <summary>
+    /// Loads LDTR from a GDT selector (LLDT, and a task switch with <paramref name="badSelectorVector"/> = #TS):
+    /// null empties it; anything but a present LDT descriptor faults.
+    /// </summary>
+    private bool LoadLdtr(ushort sel, int badSelectorVector)
+    {
         if ((sel & 0xFFFC) == 0)
         {
             _ldtr = default;
-            return;
+            return true;
         }
 
         if ((sel & 4) != 0)
         {
-            RaiseFault(ExceptionGp, sel & 0xFFFCu);
-            return;
+            RaiseFault(badSelectorVector, sel & 0xFFFCu);
+            return false;
         }
 
         if (!ReadDescriptor(sel, out uint lo, out uint hi, out _))
         {
-            return;
+            return false;
         }
 
         if ((hi & SegmentCache.FlagS) != 0 || ((hi >> 8) & 0xF) != 2)
         {
-            RaiseFault(ExceptionGp, sel & 0xFFFCu);
-            return;
+            RaiseFault(badSelectorVector, sel & 0xFFFCu);
+            return false;
         }
 
         if ((hi & SegmentCache.FlagP) == 0)
         {
             RaiseFault(ExceptionNp, sel & 0xFFFCu);
-            return;
+            return false;
         }
 
         _ldtr = new SegmentCache { Selector = sel, Base = DescriptorBase(lo, hi), Limit = DescriptorLimit(lo, hi), Flags = hi & SegmentCache.FlagsMask };
+        return true;
     }
 
     private void Ltr(in Instruction ins)

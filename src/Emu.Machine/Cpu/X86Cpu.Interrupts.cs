@@ -57,6 +57,12 @@ public sealed partial class X86Cpu
         _faultVector = -1;
         _blockExit = false;
         _halted = false;
+        if (first != ExceptionDb)
+        {
+            // Faults push EFLAGS with RF set, so the restarted instruction does not hit its own breakpoint again.
+            _eflags |= FlagRf;
+        }
+
         DeliverException(first, error, 0);
     }
 
@@ -100,6 +106,7 @@ public sealed partial class X86Cpu
     /// </summary>
     internal void DeliverInterrupt(int vector, InterruptSource source, uint error, uint returnEip)
     {
+        _interruptsDelivered++;
         MaterializeFlags();
         if (!ProtectedMode)
         {
@@ -175,10 +182,7 @@ public sealed partial class X86Cpu
             case 0x07: gate32 = false; trap = true; break;
             case 0x0E: gate32 = true; trap = false; break;
             case 0x0F: gate32 = true; trap = true; break;
-            case 0x05:
-                _shutdownReason = $"cpu: task gate for vector {vector} at {_seg[SegCs].Selector:x4}:{_eip:x8}: hardware task switching is not implemented";
-                Log.Warning("{Reason}", _shutdownReason);
-                return;
+            case 0x05: gate32 = false; trap = false; break;
             default:
                 RaiseFault(ExceptionGp, gateError);
                 return;
@@ -193,6 +197,12 @@ public sealed partial class X86Cpu
         if ((hi & SegmentCache.FlagP) == 0)
         {
             RaiseFault(ExceptionNp, gateError);
+            return;
+        }
+
+        if (type == 0x05)
+        {
+            DeliverThroughTaskGate(vector, source, error, returnEip, lo, hi);
             return;
         }
 
@@ -240,27 +250,8 @@ public sealed partial class X86Cpu
                 return;
             }
 
-            if (!ReadTssStack(dpl, out ushort newSs, out uint newEsp))
+            if (!ReadInnerStack(dpl, out ushort newSs, out uint newEsp, out uint slo, out uint shi, out uint saddr))
             {
-                return;
-            }
-
-            if (!ReadDescriptor(newSs, out uint slo, out uint shi, out uint saddr))
-            {
-                _faultVector = ExceptionTs;
-                _faultError = newSs & 0xFFFCu;
-                return;
-            }
-
-            if ((newSs & 3) != dpl || ((shi >> 13) & 3) != dpl || (shi & (SegmentCache.FlagS | SegmentCache.TypeCode | SegmentCache.TypeWritable)) != (SegmentCache.FlagS | SegmentCache.TypeWritable))
-            {
-                RaiseFault(ExceptionTs, newSs & 0xFFFCu);
-                return;
-            }
-
-            if ((shi & SegmentCache.FlagP) == 0)
-            {
-                RaiseFault(ExceptionSs, newSs & 0xFFFCu);
                 return;
             }
 
@@ -286,23 +277,12 @@ public sealed partial class X86Cpu
 
             Push(ssBase, ref sp, spMask, n, oldSs);
             Push(ssBase, ref sp, spMask, n, oldEsp);
-            Push(ssBase, ref sp, spMask, n, oldFlags);
-            Push(ssBase, ref sp, spMask, n, oldCs);
-            Push(ssBase, ref sp, spMask, n, returnEip);
-            if (HasErrorCode(vector) && source == InterruptSource.Exception)
-            {
-                Push(ssBase, ref sp, spMask, n, error);
-            }
-
-            if (_faultVector >= 0)
+            if (!PushInterruptFrame(ssBase, ref sp, spMask, n, oldFlags, oldCs, returnEip, vector, source, error))
             {
                 return;
             }
 
-            MarkAccessed(saddr, shi);
-            _cpl = newCpl;
-            SetSegmentCache(SegSs, (ushort)((newSs & 0xFFFC) | dpl), ssBase, DescriptorLimit(slo, shi), (shi & SegmentCache.FlagsMask) | SegmentCache.TypeAccessed);
-            _gpr[RegEsp] = (_gpr[RegEsp] & ~spMask) | (sp & spMask);
+            EnterInnerStack(newSs, dpl, slo, shi, saddr, sp);
             if (fromVm86)
             {
                 for (int s = 0; s < 6; s++)
@@ -328,15 +308,7 @@ public sealed partial class X86Cpu
             spMask = _stack32 ? 0xFFFF_FFFF : 0xFFFF;
             sp = oldEsp;
             int n = gate32 ? 4 : 2;
-            Push(ssBase, ref sp, spMask, n, oldFlags);
-            Push(ssBase, ref sp, spMask, n, oldCs);
-            Push(ssBase, ref sp, spMask, n, returnEip);
-            if (HasErrorCode(vector) && source == InterruptSource.Exception)
-            {
-                Push(ssBase, ref sp, spMask, n, error);
-            }
-
-            if (_faultVector >= 0)
+            if (!PushInterruptFrame(ssBase, ref sp, spMask, n, oldFlags, oldCs, returnEip, vector, source, error))
             {
                 return;
             }
@@ -348,6 +320,87 @@ public sealed partial class X86Cpu
         LoadCs(selector, clo, chi, caddr, conforming ? _cpl : newCpl);
         _eip = gate32 ? offset : offset & 0xFFFF;
         UpdateMode();
+    }
+
+    /// <summary>
+    /// A task gate in the IDT (how #DF usually gets a known-good stack): switch tasks, then push the error code, if
+    /// any, on the new task's stack.
+    /// </summary>
+    private void DeliverThroughTaskGate(int vector, InterruptSource source, uint error, uint returnEip, uint lo, uint hi)
+    {
+        if (!SwitchTask((ushort)(vector * 8), lo, hi, TaskSwitchSource.Interrupt, returnEip))
+        {
+            return;
+        }
+
+        if (HasErrorCode(vector) && source == InterruptSource.Exception)
+        {
+            bool tss32 = ((_tr.Flags >> 8) & 8) != 0;
+            Push(error, tss32 ? 4 : 2);
+        }
+    }
+
+    /// <summary>EFLAGS, CS, EIP and (for exceptions that have one) the error code; false when a push faulted.</summary>
+    private bool PushInterruptFrame(uint ssBase, ref uint sp, uint spMask, int n, uint flags, ushort cs, uint returnEip, int vector, InterruptSource source, uint error)
+    {
+        Push(ssBase, ref sp, spMask, n, flags);
+        Push(ssBase, ref sp, spMask, n, cs);
+        Push(ssBase, ref sp, spMask, n, returnEip);
+        if (HasErrorCode(vector) && source == InterruptSource.Exception)
+        {
+            Push(ssBase, ref sp, spMask, n, error);
+        }
+
+        return _faultVector < 0;
+    }
+
+    /// <summary>
+    /// The stack for an inner privilege level <paramref name="dpl"/> (QEMU get_ss_esp_from_tss and the checks after
+    /// it): SS:ESP from the TSS, SS a present writable data segment with RPL = DPL = <paramref name="dpl"/>, else #TS/#SS.
+    /// </summary>
+    private bool ReadInnerStack(int dpl, out ushort newSs, out uint newEsp, out uint slo, out uint shi, out uint saddr)
+    {
+        slo = shi = saddr = 0;
+        if (!ReadTssStack(dpl, out newSs, out newEsp))
+        {
+            return false;
+        }
+
+        if (!ReadDescriptor(newSs, out slo, out shi, out saddr))
+        {
+            if (_faultVector == ExceptionGp)
+            {
+                // A stack selector outside the descriptor table is the TSS's fault, not the instruction's.
+                _faultVector = ExceptionTs;
+                _faultError = newSs & 0xFFFCu;
+            }
+
+            return false;
+        }
+
+        if ((newSs & 3) != dpl || ((shi >> 13) & 3) != dpl || (shi & (SegmentCache.FlagS | SegmentCache.TypeCode | SegmentCache.TypeWritable)) != (SegmentCache.FlagS | SegmentCache.TypeWritable))
+        {
+            RaiseFault(ExceptionTs, newSs & 0xFFFCu);
+            return false;
+        }
+
+        if ((shi & SegmentCache.FlagP) == 0)
+        {
+            RaiseFault(ExceptionSs, newSs & 0xFFFCu);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Switches to the inner stack read by <see cref="ReadInnerStack"/> once everything was pushed: CPL, SS, ESP.</summary>
+    private void EnterInnerStack(ushort newSs, int dpl, uint slo, uint shi, uint saddr, uint sp)
+    {
+        uint spMask = (shi & SegmentCache.FlagB) != 0 ? 0xFFFF_FFFF : 0xFFFF;
+        MarkAccessed(saddr, shi);
+        _cpl = dpl;
+        SetSegmentCache(SegSs, (ushort)((newSs & 0xFFFC) | dpl), DescriptorBase(slo, shi), DescriptorLimit(slo, shi), (shi & SegmentCache.FlagsMask) | SegmentCache.TypeAccessed);
+        _gpr[RegEsp] = (_gpr[RegEsp] & ~spMask) | (sp & spMask);
     }
 
     /// <summary>Pushes one value during interrupt delivery (supervisor access).</summary>

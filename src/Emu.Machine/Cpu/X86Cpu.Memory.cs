@@ -40,6 +40,7 @@ public sealed unsafe partial class X86Cpu
         Array.Clear(_tlbRead);
         Array.Clear(_tlbWrite);
         FlushCodeTlb();
+        FlushPageTableCache();
         _linkEpoch++;
     }
 

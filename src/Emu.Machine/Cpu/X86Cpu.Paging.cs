@@ -1,3 +1,5 @@
+using Emu.Machine.Memory;
+
 namespace Emu.Machine.Cpu;
 
 /// <summary>
@@ -5,8 +7,19 @@ namespace Emu.Machine.Cpu;
 /// PAE's 3-level walk with 2 MiB pages. Sets accessed and dirty bits, checks U/S and R/W (CR0.WP for
 /// supervisor writes) and raises #PF with CR2 and the error code.
 /// </summary>
-public sealed partial class X86Cpu
+public sealed unsafe partial class X86Cpu
 {
+    /// <summary>Page-table pages the walker has found in RAM (direct-mapped by physical page), dropped with the TLB.</summary>
+    private readonly PageTableCacheEntry[] _ptCache = new PageTableCacheEntry[16];
+
+    private struct PageTableCacheEntry
+    {
+        /// <summary>Physical page address | 1 when valid.</summary>
+        public ulong Tag;
+        public byte* Host;
+        public DirtyLog? Log;
+        public int PageIndex;
+    }
     internal const uint PteP = 1, PteRw = 2, PteUs = 4, PteA = 0x20, PteD = 0x40, PtePs = 0x80;
 
     /// <summary>
@@ -32,7 +45,7 @@ public sealed partial class X86Cpu
         gpa = 0;
         dirtyOk = false;
         ulong pdeAddr = (_cr3 & 0xFFFF_F000) + ((lin >> 22) << 2);
-        uint pde = (uint)_memory.Read(pdeAddr, 4);
+        uint pde = (uint)ReadPte(pdeAddr, 4);
         if ((pde & PteP) == 0)
         {
             return PageFault(lin, write, user, present: false);
@@ -48,7 +61,7 @@ public sealed partial class X86Cpu
             uint newPde = pde | PteA | (write ? PteD : 0);
             if (newPde != pde)
             {
-                _memory.Write(pdeAddr, 4, newPde);
+                SetPteBits(pdeAddr, 4, newPde & ~pde);
             }
 
             gpa = (pde & 0xFFC0_0000) | (lin & 0x003F_FFFF);
@@ -57,7 +70,7 @@ public sealed partial class X86Cpu
         }
 
         ulong pteAddr = (pde & 0xFFFF_F000) + (((lin >> 12) & 0x3FF) << 2);
-        uint pte = (uint)_memory.Read(pteAddr, 4);
+        uint pte = (uint)ReadPte(pteAddr, 4);
         if ((pte & PteP) == 0)
         {
             return PageFault(lin, write, user, present: false);
@@ -71,13 +84,13 @@ public sealed partial class X86Cpu
 
         if ((pde & PteA) == 0)
         {
-            _memory.Write(pdeAddr, 4, pde | PteA);
+            SetPteBits(pdeAddr, 4, PteA);
         }
 
         uint newPte = pte | PteA | (write ? PteD : 0);
         if (newPte != pte)
         {
-            _memory.Write(pteAddr, 4, newPte);
+            SetPteBits(pteAddr, 4, newPte & ~pte);
         }
 
         gpa = (pte & 0xFFFF_F000) | (lin & 0xFFF);
@@ -90,14 +103,14 @@ public sealed partial class X86Cpu
         gpa = 0;
         dirtyOk = false;
         ulong pdpteAddr = (_cr3 & 0xFFFF_FFE0) + ((lin >> 30) << 3);
-        ulong pdpte = _memory.Read(pdpteAddr, 8);
+        ulong pdpte = ReadPte(pdpteAddr, 8);
         if ((pdpte & PteP) == 0)
         {
             return PageFault(lin, write, user, present: false);
         }
 
         ulong pdeAddr = (pdpte & 0x000F_FFFF_FFFF_F000) + (((lin >> 21) & 0x1FF) << 3);
-        ulong pde = _memory.Read(pdeAddr, 8);
+        ulong pde = ReadPte(pdeAddr, 8);
         if ((pde & PteP) == 0)
         {
             return PageFault(lin, write, user, present: false);
@@ -113,7 +126,7 @@ public sealed partial class X86Cpu
             ulong newPde = pde | PteA | (write ? PteD : 0);
             if (newPde != pde)
             {
-                _memory.Write(pdeAddr, 8, newPde);
+                SetPteBits(pdeAddr, 8, newPde & ~pde);
             }
 
             gpa = (uint)((pde & 0xFFE0_0000) | (lin & 0x001F_FFFF));
@@ -122,7 +135,7 @@ public sealed partial class X86Cpu
         }
 
         ulong pteAddr = (pde & 0x000F_FFFF_FFFF_F000) + (((lin >> 12) & 0x1FF) << 3);
-        ulong pte = _memory.Read(pteAddr, 8);
+        ulong pte = ReadPte(pteAddr, 8);
         if ((pte & PteP) == 0)
         {
             return PageFault(lin, write, user, present: false);
@@ -135,13 +148,13 @@ public sealed partial class X86Cpu
 
         if ((pde & PteA) == 0)
         {
-            _memory.Write(pdeAddr, 8, pde | PteA);
+            SetPteBits(pdeAddr, 8, PteA);
         }
 
         ulong newPte = pte | PteA | (write ? PteD : 0);
         if (newPte != pte)
         {
-            _memory.Write(pteAddr, 8, newPte);
+            SetPteBits(pteAddr, 8, newPte & ~pte);
         }
 
         gpa = (uint)((pte & 0xFFFF_F000) | (lin & 0xFFF));
@@ -166,4 +179,71 @@ public sealed partial class X86Cpu
         RaiseFault(ExceptionPf, error);
         return false;
     }
+
+    /// <summary>
+    /// Host address of a page-table entry when its page is RAM (null for MMIO, ROM or unmapped: those go through the
+    /// address space). Entries are naturally aligned, so one never straddles a page.
+    /// </summary>
+    private byte* PageTableEntry(ulong gpa, out DirtyLog? log, out int pageIndex)
+    {
+        ulong tag = (gpa & ~0xFFFUL) | 1;
+        ref PageTableCacheEntry c = ref _ptCache[(int)((gpa >> 12) & 15)];
+        if (c.Tag != tag)
+        {
+            if (!_memory.TryGetRamPage(gpa, write: true, out RamBlock block, out int index, out byte* host))
+            {
+                log = null;
+                pageIndex = 0;
+                return null;
+            }
+
+            c.Tag = tag;
+            c.Host = host;
+            c.Log = block.DirtyLog;
+            c.PageIndex = index;
+        }
+
+        log = c.Log;
+        pageIndex = c.PageIndex;
+        return c.Host + (gpa & 0xFFF);
+    }
+
+    /// <summary>Reads a 4- or 8-byte paging-structure entry (another vCPU or a device may be writing it).</summary>
+    private ulong ReadPte(ulong gpa, int size)
+    {
+        byte* p = PageTableEntry(gpa, out _, out _);
+        if (p == null)
+        {
+            return _memory.Read(gpa, size);
+        }
+
+        return size == 4 ? Volatile.Read(ref *(uint*)p) : Volatile.Read(ref *(ulong*)p);
+    }
+
+    /// <summary>
+    /// Sets accessed/dirty bits in an entry as the CPU's locked read-modify-write does (an OR, so a concurrent
+    /// change of other bits is not lost), then the write barrier: it is a guest store to the page table's page.
+    /// </summary>
+    private void SetPteBits(ulong gpa, int size, ulong bits)
+    {
+        byte* p = PageTableEntry(gpa, out DirtyLog? log, out int pageIndex);
+        if (p == null)
+        {
+            _memory.Write(gpa, size, _memory.Read(gpa, size) | bits);
+            return;
+        }
+
+        if (size == 4)
+        {
+            Interlocked.Or(ref *(uint*)p, (uint)bits);
+        }
+        else
+        {
+            Interlocked.Or(ref *(ulong*)p, bits);
+        }
+
+        log!.MarkPageDirty(pageIndex);
+    }
+
+    private void FlushPageTableCache() => Array.Clear(_ptCache);
 }

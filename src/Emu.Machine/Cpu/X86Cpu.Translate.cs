@@ -19,11 +19,12 @@ public sealed unsafe partial class X86Cpu
     private Decoder? _decoder32;
     private Instruction[] _scratch = new Instruction[64];
 
-    /// <summary>Linear page → physical page for instruction fetch (tag = linear page | 1).</summary>
+    /// <summary>Linear page → physical page for instruction fetch (tag = linear page | 1), with the host page when it is RAM or ROM.</summary>
     private struct CodeTlbEntry
     {
         public uint Tag;
         public uint GpaPage;
+        public byte* Host;
     }
 
     /// <summary>Blocks translated since creation (a statistic).</summary>
@@ -55,11 +56,19 @@ public sealed unsafe partial class X86Cpu
 
         e.Tag = (lin & 0xFFFF_F000) | 1;
         e.GpaPage = gpa & 0xFFFF_F000;
+        e.Host = _memory.TryGetRamPage(gpa, write: false, out _, out _, out byte* host) ? host : null;
         return true;
     }
 
+    /// <summary>One code byte for the decoder: straight from the host page when the code is in RAM or ROM.</summary>
     private int FetchCodeByte(uint lin, bool raise)
     {
+        ref CodeTlbEntry e = ref _codeTlb[(int)((lin >> 12) & (TlbSize - 1)) + _mmu];
+        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && e.Host != null)
+        {
+            return e.Host[lin & 0xFFF];
+        }
+
         if (!TranslateCode(lin, raise, out uint gpa))
         {
             return -1;

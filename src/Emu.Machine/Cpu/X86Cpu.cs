@@ -250,26 +250,67 @@ public sealed partial class X86Cpu : IVmState<CpuState>
                 previous?.SetLink(block, _eip, _linkEpoch);
             }
 
-            _currentBlock = block;
-            _blockExit = false;
             long budget = end - _retired;
             int n = budget < block.Count ? (int)budget : block.Count;
+            bool debug = DebugArmed;
+            bool stepping = (_eflags & FlagTf) != 0;
+            bool resumed = (_eflags & FlagRf) != 0;
+            if (debug)
+            {
+                if (!CheckInstructionBreakpoints())
+                {
+                    return;
+                }
+
+                n = 1;
+            }
+
+            ref SegmentCache cs = ref _seg[SegCs];
+            if ((ulong)_eip + block.ByteLength - 1 > cs.Limit && ProtectedMode)
+            {
+                // The block runs past the CS limit: run the instructions that fit; the next one faults here.
+                int fit = _eip > cs.Limit ? 0 : block.CountWithin(cs.Limit - _eip);
+                if (fit == 0)
+                {
+                    RaiseFault(ExceptionGp, 0);
+                    DeliverPendingFault();
+                    return;
+                }
+
+                n = Math.Min(n, fit);
+            }
+
+            _currentBlock = block;
+            _blockExit = false;
+            long deliveredBefore = _interruptsDelivered;
             int done = Interpret(block, n);
             _retired += done;
             _currentBlock = null;
-            if (_blockExit || _faultVector >= 0)
+            bool faulted = _faultVector >= 0;
+            bool shadow = _shadowRequested;
+            bool ended = _blockExit || faulted;
+            if (ended)
             {
-                if (_faultVector >= 0)
+                if (faulted)
                 {
                     DeliverPendingFault();
                 }
 
-                if (_shadowRequested)
+                if (shadow)
                 {
                     _shadowRequested = false;
                     _inhibitUntil = _retired + 1;
                 }
+            }
 
+            if (debug)
+            {
+                FinishDebugStep(stepping, resumed, !faulted && done == n, deliveredBefore, shadow);
+                return;
+            }
+
+            if (ended)
+            {
                 return;
             }
 

@@ -10,12 +10,12 @@ public sealed class ProtectedModeTests
     internal const uint Gdt = 0x600, Idt = 0x1000, Handler = 0x3000, Tss = 0x6000, Code = 0x10_0000, Result = 0x5000;
     internal const ushort KernelCode = 0x08, KernelData = 0x10, UserCode = 0x1B, UserData = 0x23, TssSelector = 0x28, SmallData = 0x30;
 
-    private static ulong Descriptor(uint baseAddress, uint limit, byte access, byte flags) =>
+    internal static ulong Descriptor(uint baseAddress, uint limit, byte access, byte flags) =>
         (limit & 0xFFFF) | ((ulong)(baseAddress & 0xFF_FFFF) << 16) | ((ulong)access << 40)
         | ((ulong)((limit >> 16) & 0xF) << 48) | ((ulong)(flags & 0xF) << 52) | ((ulong)(baseAddress >> 24) << 56);
 
     /// <summary>Flat ring 0 and ring 3 segments, a TSS with SS0:ESP0 = 0x10:0x9000, a 4 KiB data segment, and an IDT.</summary>
-    private static CpuTestMachine Build()
+    internal static CpuTestMachine Build()
     {
         var m = new CpuTestMachine(8 << 20);
         m.Memory.WriteU64(Gdt + 0x00, 0);
@@ -36,7 +36,7 @@ public sealed class ProtectedModeTests
         return m;
     }
 
-    private static void Gate(CpuTestMachine m, int vector, uint offset, int dpl)
+    internal static void Gate(CpuTestMachine m, int vector, uint offset, int dpl)
     {
         m.Memory.WriteU32(Idt + (uint)vector * 8, (uint)(KernelCode << 16) | (offset & 0xFFFF));
         m.Memory.WriteU32(Idt + (uint)vector * 8 + 4, (offset & 0xFFFF_0000) | 0x8E00u | (uint)(dpl << 13));
@@ -194,7 +194,7 @@ public sealed class ProtectedModeTests
     }
 
     /// <summary>Sets up paging (if <paramref name="pageDirectory"/> is not 0) and IRETs to ring-3 code at 0x7000 with ESP 0x7F00 and DS = ring-3 data.</summary>
-    private static void EnterRing3(CpuTestMachine m, uint pageDirectory, Action<Assembler> user)
+    internal static void EnterRing3(CpuTestMachine m, uint pageDirectory, Action<Assembler> user)
     {
         m.Memory.WriteU64(Gdt + 0x18, Descriptor(0, 0xFFFFF, 0xFA, 0xC));
         m.Load(32, 0x7000, a =>

@@ -18,6 +18,7 @@ internal sealed class DecodedBlock
         PageKey0 = pageKey0;
         PageKey1 = pageKey1;
         Page1Gpa = page1Gpa;
+        ByteLength = (uint)(ops[count - 1].Offset + ops[count - 1].Length);
     }
 
     /// <summary>Physical address of the first byte shifted left one, plus 1 for 32-bit code.</summary>
@@ -28,6 +29,24 @@ internal sealed class DecodedBlock
     public MicroOp[] Ops { get; }
 
     public int Count { get; }
+
+    /// <summary>Bytes from the first instruction's first byte to the last instruction's last byte.</summary>
+    public uint ByteLength { get; }
+
+    /// <summary>
+    /// How many leading instructions end at or before byte <paramref name="room"/> of the block (CS limit − EIP):
+    /// the rest would run past the CS limit.
+    /// </summary>
+    public int CountWithin(uint room)
+    {
+        int n = 0;
+        while (n < Count && (uint)(Ops[n].Offset + Ops[n].Length - 1) <= room)
+        {
+            n++;
+        }
+
+        return n;
+    }
 
     /// <summary>(RAM block ordinal &lt;&lt; 32 | page index) of the first page, or -1 when the code is not in RAM.</summary>
     public long PageKey0 { get; }

@@ -553,55 +553,26 @@ public sealed partial class X86Cpu
         WriteOp(in ins, 0, size, (uint)(forward ? BitOperations.TrailingZeroCount(src) : 31 - BitOperations.LeadingZeroCount(src)));
     }
 
-    private void Daa()
+    /// <summary>
+    /// DAA and DAS (QEMU helper_daa/helper_das): adjust AL after a packed-BCD add or subtract. DAS keeps the borrow
+    /// of the low-digit step in CF; DAA's CF comes from the high-digit step alone.
+    /// </summary>
+    private void DecimalAdjust(bool subtract)
     {
         uint al = _gpr[RegEax] & 0xFF;
         bool cf = GetCf();
-        bool af = GetAf();
+        bool af = (al & 0x0F) > 9 || GetAf();
         uint oldAl = al;
         bool newCf = false;
-        if ((al & 0x0F) > 9 || af)
+        if (af)
         {
-            al += 6;
-            af = true;
-        }
-        else
-        {
-            af = false;
+            newCf = subtract && (cf || al < 6);
+            al = subtract ? al - 6 : al + 6;
         }
 
         if (oldAl > 0x99 || cf)
         {
-            al += 0x60;
-            newCf = true;
-        }
-
-        al &= 0xFF;
-        WriteReg(Register.AL, al);
-        SetArithFlags(SzpFlags(al, 1) | (newCf ? FlagCf : 0) | (af ? FlagAf : 0));
-    }
-
-    private void Das()
-    {
-        uint al = _gpr[RegEax] & 0xFF;
-        bool cf = GetCf();
-        bool af = GetAf();
-        uint oldAl = al;
-        bool newCf = false;
-        if ((al & 0x0F) > 9 || af)
-        {
-            newCf = cf || al < 6;
-            al -= 6;
-            af = true;
-        }
-        else
-        {
-            af = false;
-        }
-
-        if (oldAl > 0x99 || cf)
-        {
-            al -= 0x60;
+            al = subtract ? al - 0x60 : al + 0x60;
             newCf = true;
         }
 

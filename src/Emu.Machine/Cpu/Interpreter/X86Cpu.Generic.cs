@@ -49,8 +49,8 @@ public sealed partial class X86Cpu
                 break;
             case Mnemonic.Bsf: BitScan(in ins, forward: true); break;
             case Mnemonic.Bsr: BitScan(in ins, forward: false); break;
-            case Mnemonic.Daa: Daa(); break;
-            case Mnemonic.Das: Das(); break;
+            case Mnemonic.Daa: DecimalAdjust(subtract: false); break;
+            case Mnemonic.Das: DecimalAdjust(subtract: true); break;
             case Mnemonic.Aaa: Aaa(subtract: false); break;
             case Mnemonic.Aas: Aaa(subtract: true); break;
             case Mnemonic.Aam: Aam(ins.Immediate8); break;

@@ -80,44 +80,6 @@ public sealed unsafe partial class X86Cpu
 
                 case MicroOpKind.MovRegMem:
                 case MicroOpKind.AluRegMem:
-                    {
-                        uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
-                        ref SegmentCache s = ref segs[op.Seg];
-                        if (ea > s.ReadMax4)
-                        {
-                            break;
-                        }
-
-                        uint lin = s.Base + ea;
-                        ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                        uint v;
-                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
-                        {
-                            v = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
-                        }
-                        else
-                        {
-                            _eip = (start + op.Offset) & ipMask;
-                            v = ReadLinSlow(lin, 4, mmu);
-                            if (_faultVector >= 0)
-                            {
-                                return i;
-                            }
-                        }
-
-                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
-                        if (op.Kind == MicroOpKind.MovRegMem)
-                        {
-                            d = v;
-                        }
-                        else
-                        {
-                            FastAlu((AluKind)op.Imm, ref d, d, v);
-                        }
-
-                        continue;
-                    }
-
                 case MicroOpKind.MovzxRegMem8:
                     {
                         uint ea = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
@@ -127,24 +89,24 @@ public sealed unsafe partial class X86Cpu
                             break;
                         }
 
-                        uint lin = s.Base + ea;
-                        ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                        uint v;
-                        if (e.Tag == ((lin & 0xFFFF_F000) | 1))
+                        bool loaded = op.Kind == MicroOpKind.MovzxRegMem8
+                            ? TryLoad(tlbRead, s.Base + ea, 1, mmu, start + op.Offset, out uint v)
+                            : TryLoad(tlbRead, s.Base + ea, 4, mmu, start + op.Offset, out v);
+                        if (!loaded)
                         {
-                            v = e.Host[lin & 0xFFF];
+                            return i;
+                        }
+
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        if (op.Kind != MicroOpKind.AluRegMem)
+                        {
+                            d = v;
                         }
                         else
                         {
-                            _eip = (start + op.Offset) & ipMask;
-                            v = ReadLinSlow(lin, 1, mmu);
-                            if (_faultVector >= 0)
-                            {
-                                return i;
-                            }
+                            FastAlu((AluKind)op.Imm, ref d, d, v);
                         }
 
-                        Unsafe.Add(ref gpr, op.A) = v;
                         continue;
                     }
 
@@ -160,30 +122,13 @@ public sealed unsafe partial class X86Cpu
                         }
 
                         uint lin = s.Base + ea;
-                        ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
                         uint v = op.Kind == MicroOpKind.MovMemImm ? op.Imm : Unsafe.Add(ref gpr, op.B);
-                        int size = op.Kind == MicroOpKind.MovMemReg8 ? 1 : 4;
-                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        bool stored = op.Kind == MicroOpKind.MovMemReg8
+                            ? TryStore(tlbWrite, lin, 1, v, mmu, start + op.Offset)
+                            : TryStore(tlbWrite, lin, 4, v, mmu, start + op.Offset);
+                        if (!stored)
                         {
-                            if (size == 4)
-                            {
-                                Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), v);
-                            }
-                            else
-                            {
-                                e.Host[lin & 0xFFF] = (byte)v;
-                            }
-
-                            e.Log!.MarkPageDirty(e.PageIndex);
-                        }
-                        else
-                        {
-                            _eip = (start + op.Offset) & ipMask;
-                            WriteLinSlow(lin, size, v, mmu);
-                            if (_faultVector >= 0)
-                            {
-                                return i;
-                            }
+                            return i;
                         }
 
                         if (_blockExit)
@@ -278,21 +223,9 @@ public sealed unsafe partial class X86Cpu
                         }
 
                         uint v = op.Kind == MicroOpKind.CallRel ? next : Unsafe.Add(ref gpr, op.A);
-                        uint lin = s.Base + esp;
-                        ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        if (!TryStore(tlbWrite, s.Base + esp, 4, v, mmu, start + op.Offset))
                         {
-                            Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), v);
-                            e.Log!.MarkPageDirty(e.PageIndex);
-                        }
-                        else
-                        {
-                            _eip = (start + op.Offset) & ipMask;
-                            WriteLinSlow(lin, 4, v, mmu);
-                            if (_faultVector >= 0)
-                            {
-                                return i;
-                            }
+                            return i;
                         }
 
                         Unsafe.Add(ref gpr, RegEsp) = esp;
@@ -326,21 +259,9 @@ public sealed unsafe partial class X86Cpu
                             break;
                         }
 
-                        uint lin = s.Base + esp;
-                        ref TlbEntry e = ref tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                        uint v;
-                        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
+                        if (!TryLoad(tlbRead, s.Base + esp, 4, mmu, start + op.Offset, out uint v))
                         {
-                            v = Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
-                        }
-                        else
-                        {
-                            _eip = (start + op.Offset) & ipMask;
-                            v = ReadLinSlow(lin, 4, mmu);
-                            if (_faultVector >= 0)
-                            {
-                                return i;
-                            }
+                            return i;
                         }
 
                         if (op.Kind == MicroOpKind.Ret)
@@ -391,6 +312,64 @@ public sealed unsafe partial class X86Cpu
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// A 1- or 4-byte load for a micro-op: one TLB compare and a host read; on a miss the slow path runs with EIP at
+    /// the instruction (<paramref name="eipAt"/>, unmasked) so a fault restarts it. False when it faulted.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryLoad(TlbEntry[] tlb, uint lin, int size, int mmu, uint eipAt, out uint value)
+    {
+        ref TlbEntry e = ref tlb[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0x1000 - (uint)size)
+        {
+            byte* p = e.Host + (lin & 0xFFF);
+            value = size == 1 ? *p : Unsafe.ReadUnaligned<uint>(p);
+            return true;
+        }
+
+        value = ReadLinSlowAt(lin, size, mmu, eipAt);
+        return _faultVector < 0;
+    }
+
+    /// <summary>The store twin of <see cref="TryLoad"/>, with the write barrier on the fast path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryStore(TlbEntry[] tlb, uint lin, int size, uint value, int mmu, uint eipAt)
+    {
+        ref TlbEntry e = ref tlb[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0x1000 - (uint)size)
+        {
+            byte* p = e.Host + (lin & 0xFFF);
+            if (size == 1)
+            {
+                *p = (byte)value;
+            }
+            else
+            {
+                Unsafe.WriteUnaligned(p, value);
+            }
+
+            e.Log!.MarkPageDirty(e.PageIndex);
+            return true;
+        }
+
+        WriteLinSlowAt(lin, size, value, mmu, eipAt);
+        return _faultVector < 0;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private uint ReadLinSlowAt(uint lin, int size, int mmu, uint eipAt)
+    {
+        _eip = _code32 ? eipAt : eipAt & 0xFFFF;
+        return ReadLinSlow(lin, size, mmu);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WriteLinSlowAt(uint lin, int size, uint value, int mmu, uint eipAt)
+    {
+        _eip = _code32 ? eipAt : eipAt & 0xFFFF;
+        WriteLinSlow(lin, size, value, mmu);
     }
 
     /// <summary>A 32-bit ALU operation with lazy flags; CMP and TEST leave the destination alone.</summary>

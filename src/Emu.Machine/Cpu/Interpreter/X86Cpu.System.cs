@@ -125,60 +125,56 @@ public sealed partial class X86Cpu
 
     private void Lldt(in Instruction ins)
     {
-        if (!ProtectedMode || Vm86)
-        {
-            RaiseFault(ExceptionUd);
-            return;
-        }
-
-        ushort sel = (ushort)ReadOp(in ins, 0, 2);
-        if (_faultVector >= 0 || !CheckCpl0())
+        if (!ReadSelectorOperand(in ins, 0, out ushort sel) || !CheckCpl0())
         {
             return;
         }
 
+        LoadLdtr(sel, ExceptionGp);
+    }
+
+    /// <summary>
+    /// Loads LDTR from a GDT selector (LLDT, and a task switch with <paramref name="badSelectorVector"/> = #TS):
+    /// null empties it; anything but a present LDT descriptor faults.
+    /// </summary>
+    private bool LoadLdtr(ushort sel, int badSelectorVector)
+    {
         if ((sel & 0xFFFC) == 0)
         {
             _ldtr = default;
-            return;
+            return true;
         }
 
         if ((sel & 4) != 0)
         {
-            RaiseFault(ExceptionGp, sel & 0xFFFCu);
-            return;
+            RaiseFault(badSelectorVector, sel & 0xFFFCu);
+            return false;
         }
 
         if (!ReadDescriptor(sel, out uint lo, out uint hi, out _))
         {
-            return;
+            return false;
         }
 
         if ((hi & SegmentCache.FlagS) != 0 || ((hi >> 8) & 0xF) != 2)
         {
-            RaiseFault(ExceptionGp, sel & 0xFFFCu);
-            return;
+            RaiseFault(badSelectorVector, sel & 0xFFFCu);
+            return false;
         }
 
         if ((hi & SegmentCache.FlagP) == 0)
         {
             RaiseFault(ExceptionNp, sel & 0xFFFCu);
-            return;
+            return false;
         }
 
         _ldtr = new SegmentCache { Selector = sel, Base = DescriptorBase(lo, hi), Limit = DescriptorLimit(lo, hi), Flags = hi & SegmentCache.FlagsMask };
+        return true;
     }
 
     private void Ltr(in Instruction ins)
     {
-        if (!ProtectedMode || Vm86)
-        {
-            RaiseFault(ExceptionUd);
-            return;
-        }
-
-        ushort sel = (ushort)ReadOp(in ins, 0, 2);
-        if (_faultVector >= 0 || !CheckCpl0())
+        if (!ReadSelectorOperand(in ins, 0, out ushort sel) || !CheckCpl0())
         {
             return;
         }
@@ -426,17 +422,24 @@ public sealed partial class X86Cpu
         }
     }
 
-    /// <summary>LAR/LSL: ZF=1 and the access rights or limit when the descriptor is visible at CPL/RPL.</summary>
-    private void LarLsl(in Instruction ins, bool lar)
+    /// <summary>The selector operand of LLDT/LTR/LAR/LSL/VERR/VERW: #UD outside protected mode.</summary>
+    private bool ReadSelectorOperand(in Instruction ins, int operand, out ushort selector)
     {
+        selector = 0;
         if (!ProtectedMode || Vm86)
         {
             RaiseFault(ExceptionUd);
-            return;
+            return false;
         }
 
-        ushort sel = (ushort)ReadOp(in ins, 1, 2);
-        if (_faultVector >= 0)
+        selector = (ushort)ReadOp(in ins, operand, 2);
+        return _faultVector < 0;
+    }
+
+    /// <summary>LAR/LSL: ZF=1 and the access rights or limit when the descriptor is visible at CPL/RPL.</summary>
+    private void LarLsl(in Instruction ins, bool lar)
+    {
+        if (!ReadSelectorOperand(in ins, 1, out ushort sel))
         {
             return;
         }
@@ -493,14 +496,7 @@ public sealed partial class X86Cpu
 
     private void Verify(in Instruction ins, bool write)
     {
-        if (!ProtectedMode || Vm86)
-        {
-            RaiseFault(ExceptionUd);
-            return;
-        }
-
-        ushort sel = (ushort)ReadOp(in ins, 0, 2);
-        if (_faultVector >= 0)
+        if (!ReadSelectorOperand(in ins, 0, out ushort sel))
         {
             return;
         }

@@ -138,8 +138,9 @@ public sealed record HostileStream(string Name, byte[] Bytes, string ExpectedErr
             case "unknown-ram-flags":
                 b.Header().RamSetup(ramBytes).PartOrEnd(B.SectionPart, 0);
                 at = b.Position;
-                b.U64(0x40).IdStr(B.RamBlock).U8(1).U16(0);
-                error = $"ram: unknown combination of migration flags 0x40 at stream offset 0x{at:x}";
+                // COMPRESS_PAGE (0x100): legacy zlib compression, which Emu does not accept.
+                b.U64(0x100).IdStr(B.RamBlock).U8(1).U16(0);
+                error = $"ram: unknown combination of migration flags 0x100 at stream offset 0x{at:x}";
                 break;
             case "eof-without-ram":
                 b.Header().U8(B.Eof);

@@ -3,7 +3,7 @@ using Emu.Migration.Stream;
 
 namespace Emu.Migration.Ram;
 
-/// <summary>XBZRLE records on the destination (QEMU load_xbzrle): accepted whatever the local capabilities, as QEMU's.</summary>
+/// <summary>XBZRLE records on the destination (QEMU load_xbzrle): accepted whatever the local capabilities, as QEMU's; refused in postcopy, where QEMU never sends them.</summary>
 public sealed partial class RamLoader
 {
     private readonly byte[] _xbzrleDelta = new byte[RamBlock.PageSize];

@@ -75,7 +75,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
                 case RamSaveFlags.Page:
                     LoadPage(s, BlockFromStream(s, flags, at), addr, at);
                     break;
-                case RamSaveFlags.Xbzrle:
+                case RamSaveFlags.Xbzrle when Postcopy == null:
                     LoadXbzrle(s, BlockFromStream(s, flags, at), addr, at);
                     break;
                 case RamSaveFlags.Eos:

@@ -3,9 +3,13 @@ using Iced.Intel;
 namespace Emu.Machine.Cpu;
 
 /// <summary>
-/// x87 basics: the control/status/tag words for probing (FNINIT, FNSTSW, FNSTCW, FLDCW, FWAIT) and a register
-/// stack in double precision for simple arithmetic. Missing: 80-bit precision, transcendental instructions,
-/// BCD loads/stores, FSAVE/FRSTOR/FSTENV/FLDENV, unmasked exceptions (#MF) and precision control.
+/// x87 FPU: control/status/tag words, the register stack in double precision, loads and stores of every
+/// integer and real size, arithmetic, compares (FCOM → FNSTSW AX → SAHF works: C0/C2/C3 land on CF/PF/ZF),
+/// and the environment/state images (X86Cpu.FpuState.cs).
+/// Still missing: 80-bit precision (values are doubles), transcendental instructions (FSIN, FPTAN, F2XM1,
+/// FYL2X...), FPREM/FXTRACT/FSCALE, BCD loads/stores (FBLD/FBSTP), FCOMI/FCMOV, stack overflow/underflow and
+/// precision exceptions, denormal handling and precision control. All exceptions behave as masked, so #MF and
+/// the CR0.NE=0 FERR# path are never raised; the FPU instruction/operand pointers read as 0.
 /// </summary>
 public sealed partial class X86Cpu
 {
@@ -45,6 +49,11 @@ public sealed partial class X86Cpu
         if ((_cr0 & (Cr0Em | Cr0Ts)) != 0)
         {
             RaiseFault(ExceptionNm);
+            return true;
+        }
+
+        if (ExecuteFpuState(in ins))
+        {
             return true;
         }
 
@@ -100,7 +109,11 @@ public sealed partial class X86Cpu
             case Mnemonic.Fist:
                 {
                     int size = ins.MemorySize.GetSize();
-                    long v = (long)Math.Round(St(0), MidpointRounding.ToEven);
+                    double rounded = FpuRound(St(0));
+                    double limit = Math.ScaleB(1.0, size * 8 - 1);
+
+                    // Out of range (or NaN) stores the integer indefinite, as with the invalid exception masked.
+                    long v = rounded >= -limit && rounded < limit ? (long)rounded : long.MinValue >> (64 - size * 8);
                     if (size == 8)
                     {
                         int seg = SegIndex(ins.MemorySegment);
@@ -210,15 +223,7 @@ public sealed partial class X86Cpu
         }
         else
         {
-            // 80-bit extended: take the 64-bit mantissa and the exponent.
-            ulong mant = ReadSeg(seg, ea, 4) | ((ulong)ReadSeg(seg, ea + 4, 4) << 32);
-            uint se = ReadSeg(seg, ea + 8, 2);
-            int exp = (int)(se & 0x7FFF);
-            v = mant == 0 && exp == 0 ? 0 : Math.ScaleB(mant / Math.Pow(2, 63), exp - 16383);
-            if ((se & 0x8000) != 0)
-            {
-                v = -v;
-            }
+            v = ReadExtended(seg, ea);
         }
 
         ok = _faultVector < 0;
@@ -264,9 +269,9 @@ public sealed partial class X86Cpu
                 WriteSeg(seg, ea, 4, (uint)bits);
                 WriteSeg(seg, ea + 4, 4, (uint)(bits >> 32));
             }
-            else if (size != 8)
+            else if (size == 10)
             {
-                RaiseFault(ExceptionUd);
+                WriteExtended(seg, ea, v);
             }
         }
 

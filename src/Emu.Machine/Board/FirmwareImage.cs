@@ -20,7 +20,7 @@ public static class FirmwareImage
         }
 
         var rom = new RamBlock("pc.bios", (ulong)image.Length);
-        image.CopyTo(rom.Slice(0, image.Length));
+        rom.Write(0, image); // through the write barrier, so migration knows these pages hold data
         memory.AddRam("bios", 0x1_0000_0000UL - (ulong)image.Length, rom, 0, rom.SizeBytes, readOnly: true, priority: 2);
         int alias = Math.Min(LowAliasMaxBytes, image.Length);
         memory.AddRam("isa-bios", 0x100000UL - (ulong)alias, rom, (ulong)(image.Length - alias), (ulong)alias, readOnly: true, priority: 2);

@@ -72,4 +72,7 @@ internal enum MicroOpKind : byte
 
     /// <summary>No operation.</summary>
     Nop,
+
+    /// <summary>Shift or rotate (ShiftKind in B) of reg A by Imm (1-31).</summary>
+    ShiftRegImm,
 }

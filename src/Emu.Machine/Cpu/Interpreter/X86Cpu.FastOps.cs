@@ -1,4 +1,5 @@
 using Emu.Machine.Cpu.Cache;
+using System.Numerics;
 using Iced.Intel;
 
 namespace Emu.Machine.Cpu;
@@ -102,6 +103,20 @@ public sealed partial class X86Cpu
             case Mnemonic.Nop:
                 op.Kind = MicroOpKind.Nop;
                 return;
+            case Mnemonic.Rol or Mnemonic.Ror or Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar
+                when IsReg32(in ins, 0) && ins.Op1Kind == OpKind.Immediate8 && (ins.Immediate8 & 0x1F) != 0:
+                op.Kind = MicroOpKind.ShiftRegImm;
+                op.A = (byte)RegIndex(ins.Op0Register);
+                op.B = (byte)(ins.Mnemonic switch
+                {
+                    Mnemonic.Rol => ShiftKind.Rol,
+                    Mnemonic.Ror => ShiftKind.Ror,
+                    Mnemonic.Shr => ShiftKind.Shr,
+                    Mnemonic.Sar => ShiftKind.Sar,
+                    _ => ShiftKind.Shl,
+                });
+                op.Imm = ins.Immediate8 & 0x1Fu;
+                return;
         }
 
         if (ins.FlowControl == FlowControl.ConditionalBranch && ins.Op0Kind == OpKind.NearBranch32
@@ -189,6 +204,57 @@ public sealed partial class X86Cpu
         {
             op.Kind = MicroOpKind.MovMemReg8;
             op.B = (byte)RegIndex(ins.Op1Register);
+        }
+    }
+
+    /// <summary>
+    /// A 32-bit shift or rotate by a constant 1-31 (the generic Shift's flags: rotates change CF and OF only;
+    /// shifts set SF/ZF/PF from the result, CF from the last bit out, OF as for a count of 1, AF clear).
+    /// </summary>
+    private void FastShift(ShiftKind kind, ref uint d, int count)
+    {
+        uint a = d;
+        uint r;
+        bool cf, of;
+        switch (kind)
+        {
+            case ShiftKind.Rol:
+                r = BitOperations.RotateLeft(a, count);
+                cf = (r & 1) != 0;
+                of = ((r >> 31) != 0) ^ cf;
+                break;
+            case ShiftKind.Ror:
+                r = BitOperations.RotateRight(a, count);
+                cf = (r >> 31) != 0;
+                of = (((r << 1) ^ r) & 0x8000_0000) != 0;
+                break;
+            case ShiftKind.Shl:
+                r = a << count;
+                cf = ((a >> (32 - count)) & 1) != 0;
+                of = ((r >> 31) != 0) ^ cf;
+                break;
+            case ShiftKind.Shr:
+                r = a >> count;
+                cf = ((a >> (count - 1)) & 1) != 0;
+                of = (a >> 31) != 0;
+                break;
+            default:
+                r = (uint)((int)a >> count);
+                cf = (((int)a >> (count - 1)) & 1) != 0;
+                of = false;
+                break;
+        }
+
+        d = r;
+        uint f = (cf ? FlagCf : 0) | (of ? FlagOf : 0);
+        if (kind is ShiftKind.Rol or ShiftKind.Ror)
+        {
+            MaterializeFlags();
+            _eflags = (_eflags & ~(FlagCf | FlagOf)) | f;
+        }
+        else
+        {
+            SetArithFlags(f | SzpFlags(r, 4));
         }
     }
 }

@@ -77,6 +77,9 @@ public sealed unsafe partial class X86Cpu
                     continue;
                 case MicroOpKind.Nop:
                     continue;
+                case MicroOpKind.ShiftRegImm:
+                    FastShift((ShiftKind)op.B, ref Unsafe.Add(ref gpr, op.A), (int)op.Imm);
+                    continue;
 
                 case MicroOpKind.MovRegMem:
                 case MicroOpKind.AluRegMem:

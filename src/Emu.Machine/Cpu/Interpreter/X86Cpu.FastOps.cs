@@ -145,14 +145,12 @@ public sealed partial class X86Cpu
             op.A = (byte)RegIndex(ins.Op0Register);
             if (IsReg32(in ins, 1))
             {
-                op.Kind = MicroOpKind.AluRegReg;
+                op.Kind = RegRegKind(kind);
                 op.B = (byte)RegIndex(ins.Op1Register);
-                op.Imm = (uint)kind;
             }
             else if (IsImm32(in ins, 1))
             {
-                op.Kind = MicroOpKind.AluRegImm;
-                op.B = (byte)kind;
+                op.Kind = RegRegKind(kind) + 1;
                 op.Imm = (uint)ins.GetImmediate(1);
             }
             else if (LowerMemory(in ins, 1, 4, ref op))
@@ -168,6 +166,18 @@ public sealed partial class X86Cpu
             op.Imm = (uint)kind;
         }
     }
+
+    /// <summary>The reg-reg micro-op of an ALU kind; its reg-imm form follows it in <see cref="MicroOpKind"/>.</summary>
+    private static MicroOpKind RegRegKind(AluKind kind) => kind switch
+    {
+        AluKind.Add => MicroOpKind.AddRegReg,
+        AluKind.Sub => MicroOpKind.SubRegReg,
+        AluKind.Xor => MicroOpKind.XorRegReg,
+        AluKind.And => MicroOpKind.AndRegReg,
+        AluKind.Or => MicroOpKind.OrRegReg,
+        AluKind.Cmp => MicroOpKind.CmpRegReg,
+        _ => MicroOpKind.TestRegReg,
+    };
 
     private static void LowerMov(in Instruction ins, ref MicroOp op)
     {

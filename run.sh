@@ -39,7 +39,9 @@ ensure_test_tools() {
     ensure_packages \
         "command -v Xvfb" xvfb \
         "ldconfig -p | grep -q libSDL2-2.0.so.0" libsdl2-2.0-0 \
-        "command -v xwd" x11-apps
+        "command -v xwd" x11-apps \
+        "command -v xwininfo" x11-utils \
+        "command -v xdotool" xdotool
 }
 
 ensure_bench_tools() {

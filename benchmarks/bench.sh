@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# ./run.sh bench: BenchmarkDotNet micro benchmarks, then the macro harness (guest MIPS and migration, each
-# beside QEMU measured in the same run). Figures are printed; README.md records a run.
+# ./run.sh bench: BenchmarkDotNet micro benchmarks (short job), then the macro harness: guest MIPS and
+# migration, each beside QEMU measured in the same run. Figures are printed as markdown tables;
+# benchmarks/RESULTS.md records a run. Arguments go to BenchmarkDotNet (e.g. --filter '*DirtyLog*').
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BENCH="dotnet run -c Release --project benchmarks/Emu.Benchmarks --no-build --"
 dotnet build benchmarks/Emu.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
-echo "bench: micro benchmarks (BenchmarkDotNet)"
-$BENCH --filter '*' --join --job short --exporters markdown "$@"
-echo "bench: macro benchmarks"
-$BENCH macro speed
+status=0
+echo "bench: micro benchmarks (BenchmarkDotNet, short job)"
+if [ $# -eq 0 ]; then set -- --filter '*'; fi
+$BENCH "$@" --join --job short --exporters markdown || status=1
+echo "bench: macro speed (speed guest, Emu and QEMU TCG)"
+$BENCH macro speed || status=1
+echo "bench: macro migrate (precopy, Emu and QEMU, same QMP script)"
+$BENCH macro migrate || status=1
+exit $status

@@ -6,25 +6,37 @@ namespace Emu.Benchmarks;
 internal static class Program
 {
     /// <summary>
-    /// <c>macro speed</c> runs the speed guest under Emu and QEMU; anything else goes to BenchmarkDotNet
+    /// <c>macro speed</c> runs the speed guest under Emu and QEMU; <c>macro migrate [--postcopy]</c> migrates
+    /// guests between two Emu and two QEMU processes; anything else goes to BenchmarkDotNet
     /// (e.g. <c>--filter *DirtyLog*</c>).
     /// </summary>
-    private static void Main(string[] args)
+    private static int Main(string[] args)
     {
-        if (args.Length >= 2 && args[0] == "macro")
+        if (args.Length >= 1 && args[0] == "macro")
         {
-            switch (args[1])
+            string which = args.Length >= 2 ? args[1] : "";
+            try
             {
-                case "speed":
-                    GuestSpeed.Run();
-                    return;
-                default:
-                    Console.Error.WriteLine($"bench: unknown macro benchmark '{args[1]}' (speed)");
-                    Environment.Exit(2);
-                    return;
+                switch (which)
+                {
+                    case "speed":
+                        return GuestSpeed.Run();
+                    case "migrate":
+                        return MigrationBenchmark.Run(args[2..]);
+                    default:
+                        Console.Error.WriteLine($"bench: unknown macro benchmark '{which}' (speed, migrate)");
+                        return 2;
+                }
+            }
+            catch (MacroBenchmarkException e)
+            {
+                ProgressLine.Clear();
+                Console.Error.WriteLine(e.Message);
+                return 1;
             }
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
     }
 }

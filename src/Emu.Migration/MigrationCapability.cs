@@ -26,4 +26,7 @@ public enum MigrationCapability
 
     /// <summary>Requested postcopy pages travel on a separate channel.</summary>
     PostcopyPreempt,
+
+    /// <summary>Send re-dirtied pages as XOR deltas against a page cache (ram.c XBZRLE, <see cref="Ram.Xbzrle"/>).</summary>
+    Xbzrle,
 }

@@ -37,6 +37,12 @@ public sealed record MigrationParameters
 
     public ulong MaxCpuThrottlePercent { get; init; } = 99;
 
+    /// <summary>XBZRLE page cache size (QEMU default 64 MiB); a power of two, at least one page.</summary>
+    public ulong XbzrleCacheSizeBytes { get; init; } = DefaultXbzrleCacheSizeBytes;
+
+    /// <summary>QEMU DEFAULT_MIGRATE_XBZRLE_CACHE_SIZE.</summary>
+    public const ulong DefaultXbzrleCacheSizeBytes = 64UL << 20;
+
     /// <summary>QEMU migrate_params_check for the parameters Emu has; null when valid. Texts are QEMU's.</summary>
     public string? Validate()
     {
@@ -58,6 +64,11 @@ public sealed record MigrationParameters
         if (DowntimeLimitMs > MaxDowntimeMs)
         {
             return InvalidValue("downtime_limit", $"an integer in the range of 0 to {MaxDowntimeSeconds} seconds");
+        }
+
+        if (XbzrleCacheSizeBytes < (ulong)Emu.Machine.Memory.RamBlock.PageSize || !ulong.IsPow2(XbzrleCacheSizeBytes))
+        {
+            return InvalidValue("xbzrle_cache_size", "a power of two no less than the target page size");
         }
 
         if (MaxCpuThrottlePercent < CpuThrottleInitialPercent || MaxCpuThrottlePercent > 99)

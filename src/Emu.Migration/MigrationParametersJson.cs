@@ -30,6 +30,7 @@ public static class MigrationParametersJson
         new("downtime-limit", Kind.UInt64, p => p.DowntimeLimitMs, (p, v) => p with { DowntimeLimitMs = v }),
         new("max-postcopy-bandwidth", Kind.UInt64, p => p.MaxPostcopyBandwidthBytesPerSec, (p, v) => p with { MaxPostcopyBandwidthBytesPerSec = v }),
         new("max-cpu-throttle", Kind.UInt8, p => p.MaxCpuThrottlePercent, (p, v) => p with { MaxCpuThrottlePercent = v }),
+        new("xbzrle-cache-size", Kind.UInt64, p => p.XbzrleCacheSizeBytes, (p, v) => p with { XbzrleCacheSizeBytes = v }),
     ];
 
     /// <summary>query-migrate-parameters.</summary>

@@ -132,8 +132,11 @@ public sealed class MigrationStats
     /// <summary>Postcopy page requests served.</summary>
     public long PostcopyRequests => Volatile.Read(ref _postcopyRequests);
 
-    /// <summary>Pages sent (normal + zero), QEMU ram_get_total_transferred_pages.</summary>
-    public long TotalPages => NormalPages + ZeroPages;
+    /// <summary>XBZRLE's own counters (query "xbzrle-cache").</summary>
+    public XbzrleCounters Xbzrle { get; } = new();
+
+    /// <summary>Pages sent (normal + zero + XBZRLE cache hits), QEMU ram_get_total_transferred_pages.</summary>
+    public long TotalPages => NormalPages + ZeroPages + Xbzrle.Pages;
 
     public void AddZeroPage() => Interlocked.Increment(ref _zeroPages);
 
@@ -169,6 +172,7 @@ public sealed class MigrationStats
         _mbpsBits = 0;
         _totalTimeMs = _downtimeMs = -1;
         _expectedDowntimeMs = expectedDowntimeMs;
+        Xbzrle.Reset();
         Volatile.Write(ref _startTimeMs, nowMs);
     }
 }

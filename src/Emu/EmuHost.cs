@@ -47,6 +47,9 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             IncomingFailed = message => _exit.TrySetResult(new MachineExit(1, "host-error", $"emu: {message}")),
         };
 
+        // Disposed before the machine: a postcopy guest parked on a missing page must be released before the vCPU is joined.
+        _owned.Add(Migration);
+
         var commands = new QmpCommandTable();
         MachineCommands.Register(commands, Machine, Machine.Memory, new MachineControl
         {

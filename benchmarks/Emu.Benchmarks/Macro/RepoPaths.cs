@@ -1,13 +1,34 @@
 namespace Emu.Benchmarks.Macro;
 
-/// <summary>Where the built emulator and guests are: found by walking up to the directory holding Emu.sln.</summary>
+/// <summary>
+/// Where the built emulator and guests are (found by walking up to the directory holding Emu.sln), and QEMU
+/// (<c>qemu-system-i386</c> on PATH, Debian package qemu-system-x86).
+/// </summary>
 internal static class RepoPaths
 {
     public static string Root { get; } = FindRoot();
 
     public static string Emu => Path.Combine(Root, "out", "emu");
 
+    /// <summary><c>qemu-system-i386</c> from PATH; throws when it is not installed.</summary>
+    public static string Qemu => FindQemu()
+        ?? throw new MacroBenchmarkException("bench: qemu-system-i386 not found on PATH (Debian package qemu-system-x86)");
+
     public static string Guest(string file) => Path.Combine(Root, "out", "guests", file);
+
+    public static string? FindQemu()
+    {
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(dir, "qemu-system-i386");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
 
     private static string FindRoot()
     {

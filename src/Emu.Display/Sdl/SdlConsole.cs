@@ -117,8 +117,25 @@ public sealed unsafe class SdlConsole : IDisposable
     private bool TryOpen(out IntPtr window, out IntPtr sdlRenderer)
     {
         window = sdlRenderer = IntPtr.Zero;
+
+        // With neither X11 nor Wayland named there is no window to open; probing anyway only makes SDL's Wayland
+        // backend print its own XDG_RUNTIME_DIR complaint before the one line the user should see.
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY"))
+            && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY"))
+            && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("SDL_VIDEODRIVER")))
+        {
+            _startError = "display: SDL cannot open a window: DISPLAY is not set (use -display none)";
+            return false;
+        }
+
         try
         {
+            // Window titles are UTF-8 ("Emu — running"); SDL's X11 backend converts them in the C locale.
+            if (!CLocale.UseUtf8Ctype())
+            {
+                Log.Warning("setlocale(LC_CTYPE, C.UTF-8) failed; non-ASCII window titles may show garbled");
+            }
+
             bool initialized = Sdl2.Init(Sdl2.InitVideo) == 0;
             string driver = initialized ? Sdl2.GetCurrentVideoDriver() : "";
 

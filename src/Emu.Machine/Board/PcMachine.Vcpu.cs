@@ -39,6 +39,12 @@ public sealed partial class PcMachine
                 }
             }
         }
+        catch (Emu.Machine.Memory.GuestPageUnavailableException e)
+        {
+            // Postcopy lost the source for good: the guest cannot run without its pages; end with the reason.
+            Log.Error("vCPU stopped: {Reason}", e.Message);
+            EndMachine(new MachineExit(1, "host-error", $"emu: {e.Message}; the guest cannot continue without its memory"));
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A bug in the emulator, not the guest: end with one line, detail in the log.

@@ -63,6 +63,22 @@ public static class MigCommandWriter
         Send(s, MigCommand.PostcopyRamDiscard, p);
     }
 
+    public static void SendPostcopyListen(MigrationStream s) => Send(s, MigCommand.PostcopyListen, []);
+
+    public static void SendPostcopyRun(MigrationStream s) => Send(s, MigCommand.PostcopyRun, []);
+
+    public static void SendPostcopyResume(MigrationStream s) => Send(s, MigCommand.PostcopyResume, []);
+
+    /// <summary>RECV_BITMAP: ask the destination for one block's received bitmap (recovery).</summary>
+    public static void SendRecvBitmap(MigrationStream s, string idStr)
+    {
+        byte[] name = Encoding.ASCII.GetBytes(idStr);
+        byte[] p = new byte[1 + name.Length];
+        p[0] = (byte)name.Length;
+        name.CopyTo(p, 1);
+        Send(s, MigCommand.RecvBitmap, p);
+    }
+
     /// <summary>PACKAGED: be32 length then the nested stream (listen, device state, ping, run).</summary>
     public static void SendPackaged(MigrationStream s, ReadOnlySpan<byte> package)
     {

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Emu.Machine.Board;
 using Emu.Machine.State;
+using Emu.Migration.Postcopy;
 using Emu.Migration.Ram;
 using Emu.Migration.Stream;
 using Emu.Migration.Transport;
@@ -14,7 +15,7 @@ namespace Emu.Migration.Precopy;
 /// then flush the CPU caches and start the guest if the source's was running. A refused stream ends in status
 /// failed with one error line, and the guest never starts.
 /// </summary>
-public sealed class IncomingMigration
+public sealed partial class IncomingMigration
 {
     private readonly IMigratableMachine _machine;
     private readonly MigrationStateMachine _state;
@@ -22,12 +23,15 @@ public sealed class IncomingMigration
     private readonly ILogger _log;
     private readonly bool _autostart;
     private readonly Action<string>? _failed;
+    private readonly MigrationOptions _options;
     private MigrationListener? _listener;
     private MigrationConnection? _connection;
     private Thread? _thread;
 
-    internal IncomingMigration(IMigratableMachine machine, MigrationStateMachine state, MigrationUri uri, ILogger log, bool autostart, Action<string>? failed)
+    internal IncomingMigration(IMigratableMachine machine, MigrationStateMachine state, MigrationUri uri, ILogger log, bool autostart,
+        Action<string>? failed, MigrationOptions? options = null)
     {
+        _options = options ?? new MigrationOptions();
         _machine = machine;
         _state = state;
         _uri = uri;
@@ -59,19 +63,38 @@ public sealed class IncomingMigration
 
     public bool Join(TimeSpan timeout) => _thread?.Join(timeout) ?? true;
 
-    /// <summary>Stops waiting or loading (shutdown): the load fails.</summary>
+    /// <summary>Stops waiting or loading (shutdown): the load fails; a postcopy guest parked on a page is released.</summary>
     internal void Abort()
     {
+        _postcopy?.Fail("the incoming migration was shut down");
+        lock (_recoverLock)
+        {
+            _shutDown = true;
+            Monitor.PulseAll(_recoverLock);
+        }
+
         _listener?.Dispose();
+        _recoverListener?.Dispose();
         _connection?.Close();
+        _preemptConnection?.Close();
     }
 
     private void Run()
     {
         try
         {
+            SwitchoverWarmup.WarmDestination(_machine.Devices);
             _connection = _listener != null ? _listener.Accept() : MigrationConnection.OpenFile(_uri.Path);
-            _listener?.Dispose();
+            if (_options.Has(MigrationCapability.PostcopyPreempt) && _listener != null)
+            {
+                // The listener stays open for the preempt channel, which the source connects at the switch.
+                StartPreemptAcceptor(_listener);
+            }
+            else
+            {
+                _listener?.Dispose();
+            }
+
             _state.TrySet(MigrationStatus.Setup, MigrationStatus.Active);
             _log.Information("migration: incoming from {Uri}", _uri.ToString());
             Load(MigrationStream.ForReading(_connection.Stream));
@@ -87,23 +110,63 @@ public sealed class IncomingMigration
         }
         finally
         {
-            _connection?.Close();
+            // In postcopy the listen thread owns the channel from RUN on.
+            if (_postcopy == null || _postcopy.State < PostcopyState.Listening)
+            {
+                _connection?.Close();
+            }
         }
     }
 
     private void Load(MigrationStream s)
     {
-        var globalState = new GlobalState();
-        var downtime = new DowntimeStamp();
-        var ram = new RamLoader(_machine.RamBlocks);
-        var devices = new List<IVmStateDevice>(_machine.Devices) { globalState, downtime };
-        var loader = new VmStateLoader(devices, [ram]);
-        loader.Load(s);
-        if (!ram.BlockListSeen)
+        _globalState = new GlobalState();
+        _downtime = new DowntimeStamp();
+        _ram = new RamLoader(_machine.RamBlocks);
+        var devices = new List<IVmStateDevice>(_machine.Devices) { _globalState, _downtime };
+        _postcopy = _connection!.IsBidirectional
+            ? new PostcopyIncoming(_machine, _state, _options, _ram, () => new VmStateLoader(devices, [], _postcopy), StartGuest, _log)
+            {
+                Channel = _connection.Stream,
+            }
+            : null;
+        _loader = new VmStateLoader(devices, [_ram], _postcopy);
+        if (_postcopy != null)
+        {
+            _postcopy.StartListening = () => StartListenThread(s);
+        }
+
+        if (!_loader.Load(s))
+        {
+            // RUN ended the main load: the listen thread reads the rest while the guest runs.
+            return;
+        }
+
+        if (!_ram.BlockListSeen)
         {
             throw new MigrationStreamException($"savevm: stream ended at offset 0x{s.Position:x} without a 'ram' section");
         }
 
+        if (_postcopy != null && _postcopy.State > PostcopyState.Advise)
+        {
+            throw new MigrationStreamException($"postcopy: stream ended at offset 0x{s.Position:x} in postcopy state {_postcopy.State} before RUN");
+        }
+
+        StartGuest();
+        _postcopy?.ReturnPath.TrySend(ReturnPathMessage.Shut(0));
+        _state.TrySet(MigrationStatus.Active, MigrationStatus.Completed);
+        _log.Information("migration: incoming completed, {Pages} pages, {Devices} device sections, run state {RunState}",
+            _ram.PagesLoaded, _loader.DeviceSectionsLoaded, _machine.RunState.ToQmp());
+    }
+
+    /// <summary>
+    /// QEMU's start policy after the device state is in (process_incoming_migration_bh, or postcopy RUN): flush
+    /// the CPU caches, then run if the source ran (unless -S), else take the source's run state; log the true pause.
+    /// </summary>
+    private void StartGuest()
+    {
+        GlobalState globalState = _globalState!;
+        DowntimeStamp downtime = _downtime!;
         _machine.FlushCpuCaches();
 
         // QEMU's start policy (global state): a running source → run here (unless -S), otherwise its state.
@@ -129,23 +192,30 @@ public sealed class IncomingMigration
         {
             TruePauseMs = (startedNs - downtime.SourceStopMonotonicNs) / 1e6;
             _log.Information("migration: true pause = {TruePauseMs:F1} ms (source vCPU stop to destination start)", TruePauseMs);
+            (long ramStartNs, long ramEndNs) = _ram!.FinalSection;
+            long stopNs = downtime.SourceStopMonotonicNs;
+            _log.Debug("migration: switchover on the destination: final ram section from {RamStartMs:F1} to {RamEndMs:F1} ms after the source stop, started at {StartedMs:F1} ms",
+                (ramStartNs - stopNs) / 1e6, (ramEndNs - stopNs) / 1e6, (startedNs - stopNs) / 1e6);
         }
-
-        _state.TrySet(MigrationStatus.Active, MigrationStatus.Completed);
-        _log.Information("migration: incoming completed, {Pages} pages, {Devices} device sections, run state {RunState}",
-            ram.PagesLoaded, loader.DeviceSectionsLoaded, _machine.RunState.ToQmp());
     }
 
     private void Fail(string message)
     {
         Error = message;
-        MigrationStatus st = _state.Current;
-        if (st is MigrationStatus.Setup or MigrationStatus.Active)
+        MigrationStatus st;
+        while ((st = _state.Current).IsRunning() && st != MigrationStatus.Cancelling)
         {
-            _state.TrySet(st, MigrationStatus.Failed);
+            if (_state.TrySet(st, MigrationStatus.Failed))
+            {
+                break;
+            }
         }
 
-        _log.Error("load of migration failed: {Error}", message);
+        _postcopy?.Fail(message);
+        _postcopy?.ReturnPath.TrySend(ReturnPathMessage.Shut(1));
+
+        // The person sees this once, as the process's one error line (IncomingFailed); the log keeps the detail.
+        _log.Information("load of migration failed: {Error}", message);
         _failed?.Invoke(message);
     }
 }

@@ -25,6 +25,19 @@ public sealed partial class MigrationController
                 {
                     dst["error-desc"] = _incoming.Error;
                 }
+
+                // QEMU fill_destination_postcopy_migration_info: with postcopy-blocktime.
+                if (_incoming?.Postcopy?.Blocktime is { } bt)
+                {
+                    dst["postcopy-blocktime"] = bt.TotalMs;
+                    var vcpus = new JsonArray();
+                    foreach (uint ms in bt.VcpuMs)
+                    {
+                        vcpus.Add(ms);
+                    }
+
+                    dst["postcopy-vcpu-blocktime"] = vcpus;
+                }
             }
 
             return dst;
@@ -40,6 +53,7 @@ public sealed partial class MigrationController
                 o["downtime"] = Stats.DowntimeMs;
                 o["setup-time"] = Stats.SetupTimeMs;
                 o["ram"] = RamInfo(completed: true);
+                AddXbzrleInfo(o);
                 break;
             case MigrationStatus.Failed:
                 if (_thread?.Error != null)
@@ -59,6 +73,7 @@ public sealed partial class MigrationController
 
                 o["setup-time"] = Stats.SetupTimeMs;
                 o["ram"] = RamInfo(completed: false);
+                AddXbzrleInfo(o);
                 int throttle = _machine.ThrottlePercent;
                 if (throttle != 0)
                 {
@@ -102,6 +117,27 @@ public sealed partial class MigrationController
         return ram;
     }
 
+    /// <summary>QEMU populate_ram_info's "xbzrle-cache" object, present while the xbzrle capability is on.</summary>
+    private void AddXbzrleInfo(JsonObject o)
+    {
+        if (!Options.Has(MigrationCapability.Xbzrle))
+        {
+            return;
+        }
+
+        XbzrleCounters x = Stats.Xbzrle;
+        o["xbzrle-cache"] = new JsonObject
+        {
+            ["cache-size"] = Options.Parameters.XbzrleCacheSizeBytes,
+            ["bytes"] = x.Bytes,
+            ["pages"] = x.Pages,
+            ["cache-miss"] = x.CacheMiss,
+            ["cache-miss-rate"] = x.CacheMissRate,
+            ["encoding-rate"] = x.EncodingRate,
+            ["overflow"] = x.Overflow,
+        };
+    }
+
     /// <summary>QEMU qmp_migrate_set_capabilities: all or nothing, checked as a whole, refused while migrating.</summary>
     public void SetCapabilities(IEnumerable<(string Name, bool State)> changes)
     {
@@ -118,12 +154,6 @@ public sealed partial class MigrationController
                 if (!MigrationCapabilityNames.TryParse(name, out MigrationCapability c))
                 {
                     throw new MigrationException($"Parameter 'capability' does not accept value '{name}'");
-                }
-
-                string? unsupported = Unsupported(c);
-                if (state && unsupported != null)
-                {
-                    throw new MigrationException(unsupported);
                 }
 
                 caps = caps.With(c, state);
@@ -168,12 +198,4 @@ public sealed partial class MigrationController
     }
 
     public JsonObject QueryParameters() => MigrationParametersJson.ToQmp(Options.Parameters);
-
-    /// <summary>Capabilities listed for QEMU compatibility whose machinery this build does not have yet.</summary>
-    private static string? Unsupported(MigrationCapability c) => c switch
-    {
-        MigrationCapability.PostcopyRam or MigrationCapability.PostcopyPreempt or MigrationCapability.PostcopyBlocktime
-            or MigrationCapability.ReturnPath => $"Capability '{c.ToQmp()}' is not supported by this build of emu yet (issue 5: postcopy)",
-        _ => null,
-    };
 }

@@ -10,7 +10,7 @@ namespace Emu.Migration.Precopy;
 /// entry points): options, the outgoing migration thread, the incoming side and query-migrate. QMP commands and
 /// the command line call in here; refusals are <see cref="MigrationException"/> with QEMU's texts.
 /// </summary>
-public sealed partial class MigrationController
+public sealed partial class MigrationController : IDisposable
 {
     private readonly IMigratableMachine _machine;
     private readonly Action<string, JsonObject?> _emit;
@@ -66,7 +66,8 @@ public sealed partial class MigrationController
         {
             if (resume)
             {
-                throw new MigrationException("Cannot resume if there is no paused migration");
+                Resume(uri);
+                return;
             }
 
             if (Status.IsRunning())
@@ -96,6 +97,88 @@ public sealed partial class MigrationController
         }
     }
 
+    /// <summary>
+    /// QEMU qmp_migrate with resume=true: only a paused postcopy resumes; the paused thread reconnects to
+    /// <paramref name="uri"/> (postcopy-recover) and sends again what the destination did not receive.
+    /// </summary>
+    private void Resume(string uri)
+    {
+        if (Status != MigrationStatus.PostcopyPaused || _thread == null)
+        {
+            throw new MigrationException("Cannot resume if there is no paused migration");
+        }
+
+        if (!MigrationUri.TryParse(uri, out MigrationUri? parsed) || parsed!.Kind is not (MigrationUriKind.Tcp or MigrationUriKind.Unix))
+        {
+            throw new MigrationException("Parameter 'uri' expects a valid migration protocol");
+        }
+
+        if (_outgoingState.TrySet(MigrationStatus.PostcopyPaused, MigrationStatus.PostcopyRecover))
+        {
+            _thread.Resume(parsed);
+        }
+    }
+
+    /// <summary>QEMU qmp_migrate_start_postcopy.</summary>
+    public void StartPostcopy()
+    {
+        if (!Options.Has(MigrationCapability.PostcopyRam))
+        {
+            throw new MigrationException("Enable postcopy with migrate_set_capability before the start of migration");
+        }
+
+        if (Status == MigrationStatus.None)
+        {
+            throw new MigrationException("Postcopy must be started after migration has been started");
+        }
+
+        _thread?.StartPostcopy();
+    }
+
+    /// <summary>QEMU qmp_migrate_pause: break the link of a postcopy on purpose (either side).</summary>
+    public void Pause()
+    {
+        if (Status is MigrationStatus.PostcopyActive or MigrationStatus.PostcopyRecover)
+        {
+            _thread!.PauseLink();
+            return;
+        }
+
+        if (Status == MigrationStatus.None && _incoming != null)
+        {
+            _incoming.PauseLink();
+            return;
+        }
+
+        throw new MigrationException("migrate-pause is currently only supported during postcopy-active or postcopy-recover state");
+    }
+
+    /// <summary>QEMU qmp_migrate_recover: the destination listens for the source's resume.</summary>
+    public void Recover(string uri)
+    {
+        if (_incoming == null || IncomingStatus != MigrationStatus.PostcopyPaused)
+        {
+            throw new MigrationException("Migrate recover can only be run when postcopy is paused.");
+        }
+
+        if (!MigrationUri.TryParse(uri, out MigrationUri? parsed) || parsed!.Kind == MigrationUriKind.Defer)
+        {
+            throw new MigrationException($"unknown migration protocol: {uri}");
+        }
+
+        try
+        {
+            _incoming.Recover(parsed);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        {
+            throw new MigrationException($"Failed to listen on '{uri}': {e.Message}");
+        }
+    }
+
+    /// <summary>Process exit: an incoming migration is abandoned, and a guest parked on a missing page released.</summary>
+    public void Dispose() => _incoming?.Abort();
+
     /// <summary>QEMU migrate_init: a finished migration's status goes back to none, counters reset, → setup.</summary>
     private void BeginSetup()
     {
@@ -115,6 +198,13 @@ public sealed partial class MigrationController
     /// </summary>
     public void Cancel()
     {
+        if (Status == MigrationStatus.None && IncomingStatus == MigrationStatus.PostcopyPaused)
+        {
+            // A destination that lost its source for good: give up the recovery; the migration fails.
+            _incoming!.GiveUp();
+            return;
+        }
+
         MigrationThread? thread = _thread;
         while (true)
         {
@@ -209,7 +299,7 @@ public sealed partial class MigrationController
     {
         _machine.SetRunState(RunState.InMigrate);
         _incomingState.TrySet(MigrationStatus.None, MigrationStatus.Setup);
-        var incoming = new IncomingMigration(_machine, _incomingState, uri, _log, Autostart, OnIncomingFailed);
+        var incoming = new IncomingMigration(_machine, _incomingState, uri, _log, Autostart, OnIncomingFailed, Options);
         try
         {
             incoming.Start();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Emu.Machine.Board;
 using Emu.Machine.State;
 using Emu.Migration.Ram;
@@ -25,8 +26,10 @@ public sealed partial class MigrationThread
         _downtimeStamp.SourceStopMonotonicNs = MonotonicClock.NowNs;
         _oldRunState = _machine.RunState;
         _globalState.Store(_oldRunState);
+        long t0 = Stopwatch.GetTimestamp();
         _machine.Stop(RunState.FinishMigrate);
         _stoppedByUs = true;
+        long tStopped = Stopwatch.GetTimestamp();
         ram.Phase = RamPhase.Downtime;
 
         MigrationStatus current = MigrationStatus.Active;
@@ -49,21 +52,23 @@ public sealed partial class MigrationThread
 
         s.RateLimitMax = 0;
         SaveVmWriter.WriteSectionShortHeader(s, SectionType.SectionEnd, RamSectionId);
+        long ramStartBytes = s.Position;
         ram.Complete(s);
         SaveVmWriter.WriteFooter(s, RamSectionId);
-        List<IVmStateDevice> sections = DeviceSections();
-        for (int i = 0; i < sections.Count; i++)
-        {
-            IVmStateDevice d = sections[i];
-            uint id = i == 0 ? GlobalStateSectionId : FirstDeviceSectionId + (uint)i - 1;
-            SaveVmWriter.WriteSectionHeader(s, SectionType.SectionFull, id, d.SectionName, (uint)d.InstanceId, (uint)d.Description.Version);
-            d.SaveState(s);
-            SaveVmWriter.WriteFooter(s, id);
-        }
-
+        long tRam = Stopwatch.GetTimestamp();
+        long ramBytes = s.Position - ramStartBytes;
+        List<IVmStateDevice> sections = WriteDeviceSections(s);
         SaveVmWriter.WriteEof(s);
         SaveVmWriter.WriteVmDescription(s, VmDescription.Build(sections));
+        long tDevices = Stopwatch.GetTimestamp();
         s.Flush();
+        long tFlushed = Stopwatch.GetTimestamp();
+        _log.Debug("migration: switchover stop {StopMs:F1} ms, ram {RamMs:F1} ms ({RamBytes} bytes, sync {SyncMs:F1} ms), devices {DevicesMs:F1} ms, flush {FlushMs:F1} ms",
+            Ms(t0, tStopped), Ms(tStopped, tRam), ramBytes, ram.LastSyncMs, Ms(tRam, tDevices), Ms(tDevices, tFlushed));
+        if (!AwaitReturnPathClose())
+        {
+            return;
+        }
 
         long end = MonotonicClock.NowMs;
         _stats.TransferredBytes = s.Position;
@@ -79,6 +84,27 @@ public sealed partial class MigrationThread
                 _stats.TotalTimeMs, _stats.DowntimeMs, s.Position, _stats.DirtySyncCount, _machine.ThrottlePercent);
         }
     }
+
+    /// <summary>
+    /// QEMU qemu_savevm_state_complete_precopy's non-iterable part: every device as a FULL section (the main
+    /// stream at precopy completion, the PACKAGED blob at the postcopy switch).
+    /// </summary>
+    private List<IVmStateDevice> WriteDeviceSections(MigrationStream s)
+    {
+        List<IVmStateDevice> sections = DeviceSections();
+        for (int i = 0; i < sections.Count; i++)
+        {
+            IVmStateDevice d = sections[i];
+            uint id = i == 0 ? GlobalStateSectionId : FirstDeviceSectionId + (uint)i - 1;
+            SaveVmWriter.WriteSectionHeader(s, SectionType.SectionFull, id, d.SectionName, (uint)d.InstanceId, (uint)d.Description.Version);
+            d.SaveState(s);
+            SaveVmWriter.WriteFooter(s, id);
+        }
+
+        return sections;
+    }
+
+    private static double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
 
     /// <summary>globalstate, every device of the machine, then Emu's downtime stamp.</summary>
     private List<IVmStateDevice> DeviceSections()
@@ -100,6 +126,8 @@ public sealed partial class MigrationThread
         Ram?.Cleanup();
         try
         {
+            _rp?.Stop();
+            _preempt?.Dispose();
             _stream?.Close();
         }
         finally
@@ -113,7 +141,12 @@ public sealed partial class MigrationThread
             return;
         }
 
-        if (_stoppedByUs)
+        if (_stoppedByUs && EnteredPostcopy)
+        {
+            // QEMU restarts the source only if postcopy never started: the destination owns the guest now.
+            _log.Error("migration: failed after the postcopy switch; the source guest stays stopped (its state lives on the destination)");
+        }
+        else if (_stoppedByUs)
         {
             if (_oldRunState == RunState.Running)
             {

@@ -92,6 +92,9 @@ public sealed partial class MigrationThread
     internal void Abort()
     {
         _pauseSem.Release();
+        _resumeSem.Release();
+        _rp?.Stop();
+        _preempt?.Dispose();
         _wake.Set();
         Action[] aborts;
         lock (_abortLock)
@@ -129,6 +132,10 @@ public sealed partial class MigrationThread
         try
         {
             long setupStartMs = MonotonicClock.NowMs;
+
+            // Off the migration thread: the JIT warm-up must not lengthen setup (saves only read, see WarmSource).
+            Task.Run(() => SwitchoverWarmup.WarmSource(DeviceSections()))
+                .ContinueWith(t => _log.Warning(t.Exception, "migration: switchover warm-up failed"), TaskContinuationOptions.OnlyOnFaulted);
             _connection = MigrationConnection.Connect(_uri, RegisterAbort);
             _stream = MigrationStream.ForWriting(_connection.Stream);
             if (_state.Current == MigrationStatus.Cancelling)
@@ -139,8 +146,18 @@ public sealed partial class MigrationThread
             ApplyRateLimit();
             SaveVmWriter.WriteHeader(_stream);
             Ram = new RamSaver(_machine.RamBlocks, _stats, _autoConverge, pass => _emit("MIGRATION_PASS", new JsonObject { ["pass"] = pass }));
+            if (_options.Capabilities.WantsReturnPath)
+            {
+                OpenReturnPath(_stream);
+            }
+
             SaveVmWriter.WriteSectionHeader(_stream, SectionType.SectionStart, RamSectionId, RamSaver.SectionName, 0, RamSaver.SectionVersion);
             Ram.Setup(_stream);
+            if (_options.Has(MigrationCapability.Xbzrle))
+            {
+                Ram.EnableXbzrle(_options);
+            }
+
             SaveVmWriter.WriteFooter(_stream, RamSectionId);
             _stream.Flush();
             _stats.TransferredBytes = _stream.Position;
@@ -178,6 +195,14 @@ public sealed partial class MigrationThread
         RamSaver ram = Ram!;
         while (_state.Current == MigrationStatus.Active)
         {
+            CheckReturnPath();
+            if (_startPostcopy)
+            {
+                // QEMU: RAM is all postcopiable, so the switch happens at the first iteration after the request.
+                PostcopyStart();
+                return;
+            }
+
             if (!s.RateLimitExceeded)
             {
                 // QEMU migration_iteration_run.
@@ -215,6 +240,8 @@ public sealed partial class MigrationThread
             long ms = _iterationStartMs + BufferDelayMs - now;
             if (ms > 0)
             {
+                // A kick (cancel, a page request, migrate-start-postcopy) ends the sleep early.
+                _wake.Reset();
                 _wake.Wait((int)ms);
             }
 
@@ -264,7 +291,8 @@ public sealed partial class MigrationThread
     /// <summary>QEMU migration_rate_set: max-bandwidth / XFER_LIMIT_RATIO per window (0 stays unlimited).</summary>
     private void ApplyRateLimit()
     {
-        ulong bw = _options.Parameters.MaxBandwidthBytesPerSec;
+        // After the switch max-postcopy-bandwidth applies (0: unlimited), as QEMU migration_rate_set in postcopy.
+        ulong bw = EnteredPostcopy ? _options.Parameters.MaxPostcopyBandwidthBytesPerSec : _options.Parameters.MaxBandwidthBytesPerSec;
         _stream!.RateLimitMax = bw == 0 ? 0 : (long)Math.Clamp(bw / XferLimitRatio, 1, long.MaxValue);
     }
 }

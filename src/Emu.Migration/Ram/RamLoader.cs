@@ -1,4 +1,5 @@
 using Emu.Machine.Memory;
+using Emu.Migration.Postcopy;
 using Emu.Migration.Stream;
 using Emu.Migration.VmState;
 
@@ -9,7 +10,7 @@ namespace Emu.Migration.Ram;
 /// places pages into the local blocks. Every name, size, offset and flag is checked before a byte is written, so a
 /// hostile stream can only fail the load, never write outside guest RAM.
 /// </summary>
-public sealed class RamLoader : ILiveSectionLoader
+public sealed partial class RamLoader : ILiveSectionLoader
 {
     private readonly Dictionary<string, RamBlock> _blocks = new(StringComparer.Ordinal);
     private RamBlock? _lastBlock;
@@ -34,8 +35,24 @@ public sealed class RamLoader : ILiveSectionLoader
     /// <summary>True once the MEM_SIZE block list has been checked.</summary>
     public bool BlockListSeen { get; private set; }
 
+    /// <summary>
+    /// Set at POSTCOPY_LISTEN (QEMU ram_load_postcopy): pages go only into pages not yet received, are published
+    /// whole, and their waiters are woken through this fault thread.
+    /// </summary>
+    public PostcopyFaultThread? Postcopy { get; set; }
+
+    /// <summary>Pages skipped in postcopy because they were already placed (never placed twice).</summary>
+    public long PagesAlreadyPresent { get; private set; }
+
+    /// <summary>A new channel (recovery, preempt) names its block before any CONTINUE.</summary>
+    public void ResetChannel() => _lastBlock = null;
+
+    /// <summary>CLOCK_MONOTONIC ns when the last SECTION_END began and ended loading (switchover profile), else 0.</summary>
+    public (long StartNs, long EndNs) FinalSection { get; private set; }
+
     public void Load(MigrationStream s, int versionId, SectionType type)
     {
+        long startNs = type == SectionType.SectionEnd ? MonotonicClock.NowNs : 0;
         if (versionId != RamSaver.SectionVersion)
         {
             throw new MigrationStreamException($"ram: section version {versionId} is not supported, expected {RamSaver.SectionVersion} (stream offset 0x{s.Position:x})");
@@ -49,7 +66,7 @@ public sealed class RamLoader : ILiveSectionLoader
             ulong addr = word & ~(ulong)RamSaveFlags.Mask;
             switch (flags & ~RamSaveFlags.Continue)
             {
-                case RamSaveFlags.MemSize:
+                case RamSaveFlags.MemSize when Postcopy == null:
                     ParseBlocks(s, addr, at);
                     break;
                 case RamSaveFlags.Zero:
@@ -58,10 +75,18 @@ public sealed class RamLoader : ILiveSectionLoader
                 case RamSaveFlags.Page:
                     LoadPage(s, BlockFromStream(s, flags, at), addr, at);
                     break;
+                case RamSaveFlags.Xbzrle when Postcopy == null:
+                    LoadXbzrle(s, BlockFromStream(s, flags, at), addr, at);
+                    break;
                 case RamSaveFlags.Eos:
+                    if (startNs != 0)
+                    {
+                        FinalSection = (startNs, MonotonicClock.NowNs);
+                    }
+
                     return;
                 default:
-                    throw new MigrationStreamException($"ram: unknown combination of migration flags 0x{(ulong)flags:x} at stream offset 0x{at:x}");
+                    throw new MigrationStreamException($"ram: unknown combination of migration flags 0x{(ulong)flags:x} at stream offset 0x{at:x}{(Postcopy != null ? " (postcopy mode)" : "")}");
             }
         }
     }
@@ -133,6 +158,14 @@ public sealed class RamLoader : ILiveSectionLoader
         }
 
         int page = (int)(addr >> RamBlock.PageShift);
+        if (Postcopy != null)
+        {
+            // QEMU postcopy_place_page_zero: a page not received was discarded, so it reads as zero already;
+            // publishing it is all that placing a zero page takes.
+            Place(b, page, null);
+            return;
+        }
+
         Span<byte> dst = b.Page(page);
         if (!ZeroPage.IsZero(dst))
         {
@@ -147,8 +180,40 @@ public sealed class RamLoader : ILiveSectionLoader
     {
         CheckOffset(b, addr, at);
         int page = (int)(addr >> RamBlock.PageShift);
+        if (Postcopy != null)
+        {
+            Place(b, page, s);
+            return;
+        }
+
         s.ReadBytes(b.Page(page));
         b.DirtyLog.MarkPageDirty(page);
         PagesLoaded++;
+    }
+
+    /// <summary>
+    /// QEMU postcopy_place_page: the whole page is copied into guest memory first (nobody can touch a page whose
+    /// received bit is clear), then the bit is published (an interlocked OR, a full fence), then waiters wake. A
+    /// page already received is read past, never placed twice: the guest may have written it since.
+    /// </summary>
+    private void Place(RamBlock b, int page, MigrationStream? data)
+    {
+        ReceivedBitmap? received = b.Received;
+        if (received == null || received.IsReceived(page))
+        {
+            data?.Skip(RamBlock.PageSize);
+            PagesAlreadyPresent++;
+            return;
+        }
+
+        if (data != null)
+        {
+            data.ReadBytes(b.Page(page));
+        }
+
+        b.DirtyLog.MarkPageDirty(page);
+        received.MarkReceived(page);
+        PagesLoaded++;
+        Postcopy!.PagePlaced(b, page);
     }
 }

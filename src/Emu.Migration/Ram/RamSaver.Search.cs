@@ -17,7 +17,7 @@ public sealed partial class RamSaver
     internal (int Block, int Page) Cursor => (_lastSeenBlock, _lastPage);
 
     /// <summary>QEMU ram_state_reset: scan from the start and name the block in the next header.</summary>
-    private void ResetCursor()
+    internal void ResetCursor()
     {
         _lastSeenBlock = 0;
         _lastPage = 0;
@@ -25,8 +25,11 @@ public sealed partial class RamSaver
     }
 
     /// <summary>
-    /// QEMU ram_find_and_save_block: from the cursor, find the next dirty page (one lap at most), send it, and
-    /// leave the cursor just after it. Returns pages sent: 0 means every bitmap is clean. Allocation-free.
+    /// QEMU ram_find_and_save_block: a queued postcopy request first (get_queued_page), else from the cursor the
+    /// next dirty page (one lap at most); send it and leave the cursor just after it. Returns pages sent: 0 means
+    /// every bitmap is clean. The bit is taken under the bitmap lock and the page sent outside it, so the
+    /// return-path thread can send urgent pages meanwhile (QEMU drops bitmap_mutex around the send for preempt).
+    /// Allocation-free.
     /// </summary>
     internal int FindAndSaveBlock(MigrationStream s)
     {
@@ -35,73 +38,95 @@ public sealed partial class RamSaver
             return 0;
         }
 
+        int block;
+        int page;
+        bool urgent;
         lock (_bitmapLock)
         {
-            int block = _lastSeenBlock;
-            int page = _lastPage;
-            bool completeRound = false;
-            int pages = 0;
-            while (true)
+            urgent = TakeQueuedPage(out block, out page);
+            if (!urgent && !TakeNextDirty(out block, out page))
             {
-                page = NextDirty(_bmaps[block], page, _blocks[block].PageCount);
-
-                // One full lap without a dirty page: everything is clean.
-                if (completeRound && block == _lastSeenBlock && page >= _lastPage)
-                {
-                    break;
-                }
-
-                if (page >= _blocks[block].PageCount)
-                {
-                    // QEMU find_dirty_block: next block, wrapping to the first with complete_round set.
-                    page = 0;
-                    if (++block == _blocks.Length)
-                    {
-                        block = 0;
-                        completeRound = true;
-                    }
-
-                    continue;
-                }
-
-                pages = SaveHostPage(s, block, page);
-                page++;
-                if (pages != 0)
-                {
-                    break;
-                }
+                return 0;
             }
-
-            _lastSeenBlock = block;
-            _lastPage = page;
-            return pages;
         }
+
+        SaveTargetPage(s, block, page, ref _lastSentBlock);
+        if (urgent)
+        {
+            // A vCPU on the destination waits for this page: do not let it sit in the buffer behind background pages.
+            s.Flush();
+        }
+
+        return 1;
     }
 
     /// <summary>
-    /// QEMU ram_save_host_page for 4 KiB host pages: test-and-clear the page's bit, then send it. Returns 1 if
-    /// sent, 0 if the bit was already clear.
+    /// QEMU find_dirty_block from the cursor: takes (clears) the next dirty page and moves the cursor past it.
+    /// False after one full lap without a dirty page. Caller holds the bitmap lock.
     /// </summary>
-    private int SaveHostPage(MigrationStream s, int block, int page)
+    private bool TakeNextDirty(out int block, out int page)
+    {
+        block = _lastSeenBlock;
+        page = _lastPage;
+        bool completeRound = false;
+        while (true)
+        {
+            page = NextDirty(_bmaps[block], page, _blocks[block].PageCount);
+
+            // One full lap without a dirty page: everything is clean.
+            if (completeRound && block == _lastSeenBlock && page >= _lastPage)
+            {
+                _lastSeenBlock = block;
+                _lastPage = page;
+                return false;
+            }
+
+            if (page >= _blocks[block].PageCount)
+            {
+                // Next block, wrapping to the first with complete_round set.
+                page = 0;
+                if (++block == _blocks.Length)
+                {
+                    block = 0;
+                    completeRound = true;
+                    StartXbzrleAfterLap();
+                }
+
+                continue;
+            }
+
+            if (TestAndClearDirty(block, page))
+            {
+                _lastSeenBlock = block;
+                _lastPage = page + 1;
+                return true;
+            }
+
+            page++;
+        }
+    }
+
+    /// <summary>QEMU migration_bitmap_clear_dirty: true if the page was dirty (now clean). Caller holds the lock.</summary>
+    private bool TestAndClearDirty(int block, int page)
     {
         ref ulong word = ref _bmaps[block][page >> 6];
         ulong bit = 1UL << (page & 63);
         if ((word & bit) == 0)
         {
-            return 0;
+            return false;
         }
 
         word &= ~bit;
         Volatile.Write(ref _dirtyPages, _dirtyPages - 1);
-        SaveTargetPage(s, block, page);
-        return 1;
+        return true;
     }
 
     /// <summary>
     /// QEMU ram_save_target_page_legacy: a zero page as header + one byte (save_zero_page), else header + the
-    /// 4096 bytes copied once into the stream buffer (save_normal_page).
+    /// 4096 bytes copied once into the stream buffer (save_normal_page). <paramref name="lastSentBlock"/> is the
+    /// channel's own "last block named" (QEMU PageSearchStatus.last_sent_block).
     /// </summary>
-    private unsafe void SaveTargetPage(MigrationStream s, int block, int page)
+    private unsafe void SaveTargetPage(MigrationStream s, int block, int page, ref int lastSentBlock)
     {
         RamBlock b = _blocks[block];
         ulong offset = (ulong)page << RamBlock.PageShift;
@@ -109,16 +134,30 @@ public sealed partial class RamSaver
         long start = s.Position;
         if (ZeroPage.IsZero(src))
         {
-            SavePageHeader(s, block, offset, RamSaveFlags.Zero);
+            SavePageHeader(s, block, offset, RamSaveFlags.Zero, ref lastSentBlock);
             s.WriteU8(0);
             _stats.AddZeroPage();
+            if (XbzrleActive)
+            {
+                CacheXbzrleZeroPage(block, page);
+            }
         }
         else
         {
-            SavePageHeader(s, block, offset, RamSaveFlags.Page);
-            src.CopyTo(s.GetSpan(PageSize));
-            s.Advance(PageSize);
-            _stats.AddNormalPage();
+            // XBZRLE: a delta, nothing (unchanged), or -1 for a whole page (src may now be the cached copy).
+            int delta = XbzrleActive ? EncodeXbzrlePage(block, page, ref src) : -1;
+            if (delta > 0)
+            {
+                SavePageHeader(s, block, offset, RamSaveFlags.Xbzrle, ref lastSentBlock);
+                WriteXbzrleDelta(s, delta, start);
+            }
+            else if (delta < 0)
+            {
+                SavePageHeader(s, block, offset, RamSaveFlags.Page, ref lastSentBlock);
+                src.CopyTo(s.GetSpan(PageSize));
+                s.Advance(PageSize);
+                _stats.AddNormalPage();
+            }
         }
 
         _stats.AddRamBytes(Phase, s.Position - start);
@@ -127,11 +166,11 @@ public sealed partial class RamSaver
 
     /// <summary>
     /// QEMU save_page_header: be64 offset|flags; the block's idstr follows unless it is the block of the previous
-    /// header, in which case CONTINUE is set instead.
+    /// header on this channel, in which case CONTINUE is set instead.
     /// </summary>
-    private void SavePageHeader(MigrationStream s, int block, ulong offset, RamSaveFlags flags)
+    private void SavePageHeader(MigrationStream s, int block, ulong offset, RamSaveFlags flags, ref int lastSentBlock)
     {
-        if (block == _lastSentBlock)
+        if (block == lastSentBlock)
         {
             s.WriteU64(offset | (ulong)(flags | RamSaveFlags.Continue));
             return;
@@ -141,7 +180,7 @@ public sealed partial class RamSaver
         byte[] id = _idStrs[block];
         s.WriteU8((byte)id.Length);
         s.WriteBytes(id);
-        _lastSentBlock = block;
+        lastSentBlock = block;
     }
 
     /// <summary>The first set bit at or after <paramref name="start"/>, or <paramref name="pageCount"/>.</summary>

@@ -83,6 +83,9 @@ public sealed partial class RamSaver
 
     internal IReadOnlyList<RamBlock> Blocks => _blocks;
 
+    /// <summary>How long the last <see cref="BitmapSync"/> took to take the dirty log (for the switchover profile).</summary>
+    public double LastSyncMs { get; private set; }
+
     /// <summary>
     /// QEMU ram_save_setup: every page dirty, dirty logging on, one immediate sync, then the MEM_SIZE block list
     /// and EOS.
@@ -181,7 +184,7 @@ public sealed partial class RamSaver
         return RemainingBytes;
     }
 
-    /// <summary>QEMU ram_save_cleanup: stop dirty logging for migration.</summary>
+    /// <summary>QEMU ram_save_cleanup: stop dirty logging for migration and free the XBZRLE cache.</summary>
     public void Cleanup()
     {
         lock (_bitmapLock)
@@ -196,6 +199,8 @@ public sealed partial class RamSaver
                 _loggingStarted = false;
             }
         }
+
+        DisableXbzrle();
     }
 
     /// <summary>
@@ -204,6 +209,7 @@ public sealed partial class RamSaver
     /// </summary>
     public void BitmapSync()
     {
+        long t0 = Stopwatch.GetTimestamp();
         _stats.AddDirtySync();
         if (_timeLastBitmapSyncMs == 0)
         {
@@ -224,11 +230,13 @@ public sealed partial class RamSaver
             _stats.RemainingBytes = RemainingBytes;
         }
 
+        LastSyncMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         long end = _nowMs();
         if (end > _timeLastBitmapSyncMs + SyncPeriodMs)
         {
             long transferred = _stream?.Position ?? 0;
             _autoConverge?.OnPeriodEnd((ulong)(transferred - _bytesXferPrev), (ulong)_numDirtyPagesPeriod * PageSize);
+            UpdateXbzrleRates();
             _stats.DirtyPagesRate = _numDirtyPagesPeriod * 1000 / (end - _timeLastBitmapSyncMs);
             _timeLastBitmapSyncMs = end;
             _numDirtyPagesPeriod = 0;

@@ -71,7 +71,20 @@ public sealed class MigrationConnection : IDisposable
     public static MigrationConnection OpenFile(string path) =>
         new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), null);
 
-    public static MigrationConnection FromSocket(Socket socket) => new(new NetworkStream(socket, ownsSocket: true), socket);
+    public static MigrationConnection FromSocket(Socket socket)
+    {
+        if (socket.AddressFamily != AddressFamily.Unix)
+        {
+            // The kernel doubles this (up to twice net.core.wmem_max): a few MiB in flight keep the sender copying
+            // while the receiver is descheduled, instead of blocking every 16 KiB of tcp_wmem's default.
+            socket.SendBufferSize = SocketBufferBytes;
+        }
+
+        return new(new NetworkStream(socket, ownsSocket: true), socket);
+    }
+
+    /// <summary>SO_SNDBUF for tcp: channels (the receive side keeps Linux's autotuning, which grows further).</summary>
+    public const int SocketBufferBytes = 4 << 20;
 
     /// <summary>Shuts the channel down and closes it (QEMU qemu_file_shutdown + close); idempotent.</summary>
     public void Close()

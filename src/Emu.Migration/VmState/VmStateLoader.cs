@@ -39,6 +39,12 @@ public sealed class VmStateLoader
         _machineType = machineType;
     }
 
+    /// <summary>
+    /// Whether a JSON vmdesc may follow EOF (precopy). A postcopy stream ends at EOF: peeking for a vmdesc there
+    /// would wait for the source to close the channel.
+    /// </summary>
+    public bool ExpectVmDescription { get; set; } = true;
+
     /// <summary>Device sections loaded so far, for checks after the load.</summary>
     public int DeviceSectionsLoaded { get; private set; }
 
@@ -111,7 +117,11 @@ public sealed class VmStateLoader
 
                     break;
                 case SectionType.Eof:
-                    SkipVmDescription(s);
+                    if (ExpectVmDescription)
+                    {
+                        SkipVmDescription(s);
+                    }
+
                     return true;
                 default:
                     throw new MigrationStreamException($"savevm: unknown record type 0x{type:x2} at stream offset 0x{at:x}");

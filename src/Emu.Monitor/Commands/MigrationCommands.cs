@@ -8,7 +8,8 @@ namespace Emu.Monitor.Commands;
 /// <summary>
 /// QMP's migration commands, names and argument shapes as QEMU's (qapi/migration.json): migrate,
 /// migrate-incoming, migrate_cancel, migrate-continue, query-migrate, migrate-set-capabilities,
-/// query-migrate-capabilities, migrate-set-parameters, query-migrate-parameters. Refusals are GenericError
+/// query-migrate-capabilities, migrate-set-parameters, query-migrate-parameters, migrate-start-postcopy,
+/// migrate-pause and migrate-recover (the last two also out-of-band, as QEMU's). Refusals are GenericError
 /// with QEMU's desc.
 /// </summary>
 public static class MigrationCommands
@@ -24,6 +25,9 @@ public static class MigrationCommands
         table.Add("query-migrate-capabilities", _ => mig.QueryCapabilities());
         table.Add("migrate-set-parameters", args => Run(() => mig.SetParameters(args)));
         table.Add("query-migrate-parameters", _ => mig.QueryParameters());
+        table.Add("migrate-start-postcopy", _ => Run(mig.StartPostcopy));
+        table.Add("migrate-pause", _ => Run(mig.Pause), allowOob: true);
+        table.Add("migrate-recover", args => Run(() => mig.Recover(RequiredString(args, "uri"))), allowOob: true);
     }
 
     private static JsonNode? Run(Action action)

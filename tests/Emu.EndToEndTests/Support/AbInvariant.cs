@@ -37,11 +37,14 @@ public static class AbInvariant
         return low;
     }
 
-    /// <summary>Stops nothing: dumps the region over QMP pmemsave into a file and checks it.</summary>
-    public static byte CheckOverQmp(QmpClient qmp, string directory, ulong ramBytes)
+    /// <summary>
+    /// Stops nothing: dumps the region over QMP pmemsave into a file and checks it. <paramref name="regionBytes"/>
+    /// is the guest's region= size when it was given one (default: all RAM from 2 MiB to RAM top - 1 MiB).
+    /// </summary>
+    public static byte CheckOverQmp(QmpClient qmp, string directory, ulong ramBytes, ulong? regionBytes = null)
     {
         string path = Path.Combine(directory, "region.bin");
-        ulong size = RegionBytes(ramBytes);
+        ulong size = regionBytes ?? RegionBytes(ramBytes);
         qmp.Execute("pmemsave", new System.Text.Json.Nodes.JsonObject { ["val"] = RegionStart, ["size"] = size, ["filename"] = path });
         byte[] dump = File.ReadAllBytes(path);
         Assert.Equal((long)size, dump.LongLength);

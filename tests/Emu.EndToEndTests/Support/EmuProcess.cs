@@ -6,7 +6,8 @@ namespace Emu.EndToEndTests.Support;
 /// <summary>
 /// One <c>out/emu</c> process for an end-to-end test: a private temp directory for its sockets and logs,
 /// captured stdout and stderr, waits on the serial log with timeouts whose messages carry the serial and
-/// stderr tails, and the whole process tree killed on dispose. Set EMU_E2E_KEEP=1 to keep the directories.
+/// stderr tails, and the whole process tree killed on dispose. Set EMU_E2E_KEEP=1 to keep the directories and
+/// EMU_E2E_LOG=1 to give every process a <c>--log-file</c> there.
 /// </summary>
 public sealed class EmuProcess : IDisposable
 {
@@ -53,6 +54,12 @@ public sealed class EmuProcess : IDisposable
 
     /// <summary>The <c>-qmp</c> value for <see cref="QmpSocketPath"/>.</summary>
     public string QmpSpec => $"unix:{QmpSocketPath},server,wait=off";
+
+    /// <summary>
+    /// Environment changes applied by <see cref="Start"/> on top of this process's environment: a value sets the
+    /// variable, null removes it (e.g. DISPLAY for a private Xvfb, without touching parallel tests).
+    /// </summary>
+    public Dictionary<string, string?> EnvironmentOverrides { get; } = [];
 
     public bool HasExited => _process?.HasExited ?? false;
 
@@ -154,6 +161,25 @@ public sealed class EmuProcess : IDisposable
             info.ArgumentList.Add(arg);
         }
 
+        foreach ((string variable, string? value) in EnvironmentOverrides)
+        {
+            if (value == null)
+            {
+                info.Environment.Remove(variable);
+            }
+            else
+            {
+                info.Environment[variable] = value;
+            }
+        }
+
+        if (Environment.GetEnvironmentVariable("EMU_E2E_LOG") == "1")
+        {
+            // Debugging aid: a full log per process, in its directory (keep it with EMU_E2E_KEEP=1).
+            info.ArgumentList.Add("--log-file");
+            info.ArgumentList.Add(Path.Combine(Directory, "emu.log"));
+        }
+
         var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => Append(_stdout, e.Data);
         process.ErrorDataReceived += (_, e) => Append(_stderr, e.Data);
@@ -177,6 +203,31 @@ public sealed class EmuProcess : IDisposable
     /// <summary>Waits until stdout (e.g. <c>-serial stdio</c>) contains <paramref name="text"/>.</summary>
     public string WaitForStdout(string text, TimeSpan timeout) =>
         WaitForText(() => StandardOutput, "stdout", text, 1, timeout);
+
+    /// <summary>
+    /// CPU time (user + system) the process's thread named <paramref name="threadName"/> has used so far, from
+    /// Linux's /proc/PID/task/TID/stat (clock ticks of 10 ms). For the vCPU thread ("vcpu/0"): a throttle bounds
+    /// its share of wall time whatever else the host runs.
+    /// </summary>
+    public TimeSpan ThreadCpuTime(string threadName)
+    {
+        Process process = _process ?? throw new InvalidOperationException($"e2e: {Name} was never started");
+        foreach (string task in System.IO.Directory.GetDirectories($"/proc/{process.Id}/task"))
+        {
+            if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') != threadName)
+            {
+                continue;
+            }
+
+            // Fields after "(comm)": state is field 3, utime 14 and stime 15 (proc(5)).
+            string stat = File.ReadAllText(Path.Combine(task, "stat"));
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            long ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
+            return TimeSpan.FromMilliseconds(ticks * 10);
+        }
+
+        throw new InvalidOperationException($"e2e: {Name} has no thread named '{threadName}'");
+    }
 
     /// <summary>Waits for the process to end; returns its exit code.</summary>
     public int WaitForExit(TimeSpan timeout)

@@ -31,7 +31,8 @@ public sealed class MigrationCommandsTests : IDisposable
     public void RegistersQemusCommandNames()
     {
         string[] expected = ["migrate", "migrate-incoming", "migrate_cancel", "migrate-continue", "query-migrate",
-            "migrate-set-capabilities", "query-migrate-capabilities", "migrate-set-parameters", "query-migrate-parameters"];
+            "migrate-set-capabilities", "query-migrate-capabilities", "migrate-set-parameters", "query-migrate-parameters",
+            "migrate-start-postcopy", "migrate-pause", "migrate-recover"];
         Assert.Equal(expected.Order(), _table.Names.Order());
     }
 

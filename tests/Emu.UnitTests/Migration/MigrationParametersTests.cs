@@ -21,6 +21,7 @@ public class MigrationParametersTests
         Assert.Equal(50UL, (ulong)q["throttle-trigger-threshold"]!);
         Assert.Equal(0UL, (ulong)q["avail-switchover-bandwidth"]!);
         Assert.Equal(0UL, (ulong)q["max-postcopy-bandwidth"]!);
+        Assert.Equal(64UL << 20, (ulong)q["xbzrle-cache-size"]!);
     }
 
     [Theory]
@@ -36,6 +37,9 @@ public class MigrationParametersTests
     [InlineData("""{"downtime-limit": "300"}""", "Invalid parameter type for 'downtime-limit', expected: integer")]
     [InlineData("""{"cpu-throttle-tailslow": 1}""", "Invalid parameter type for 'cpu-throttle-tailslow', expected: boolean")]
     [InlineData("""{"no-such-thing": 1}""", "Parameter 'no-such-thing' is unexpected")]
+    [InlineData("""{"xbzrle-cache-size": 4095}""", "Parameter 'xbzrle_cache_size' expects a power of two no less than the target page size")]
+    [InlineData("""{"xbzrle-cache-size": 12288}""", "Parameter 'xbzrle_cache_size' expects a power of two no less than the target page size")]
+    [InlineData("""{"xbzrle-cache-size": 0}""", "Parameter 'xbzrle_cache_size' expects a power of two no less than the target page size")]
     public void OutOfRangeValuesAreRefusedWithQemusWording(string json, string expected)
     {
         Assert.Equal(expected, Apply(json, out MigrationParameters p));
@@ -57,6 +61,8 @@ public class MigrationParametersTests
         Assert.Equal(2000000UL, p.DowntimeLimitMs);
         Assert.Equal(0UL, p.MaxBandwidthBytesPerSec);
         Assert.True(p.CpuThrottleTailslow);
+        Assert.Null(Apply("""{"xbzrle-cache-size": 4096}""", out p));
+        Assert.Equal(4096UL, p.XbzrleCacheSizeBytes);
     }
 
     [Fact]

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Emu.EndToEndTests.Support;
+
+namespace Emu.Benchmarks.Macro;
+
+/// <summary>
+/// One migration between two processes of the same emulator on loopback, driven by one QMP script that works
+/// unchanged against Emu and QEMU (qemu's tests/qtest/migration-test.c does the same dance): boot source and
+/// destination (<c>-incoming tcp:127.0.0.1:PORT</c>), wait until the guest is working, set
+/// <c>max-bandwidth</c> and <c>downtime-limit</c>, <c>migrate</c>, poll <c>query-migrate</c> until
+/// <c>completed</c> or the case's time limit (then <c>migrate_cancel</c>), and check the destination runs on.
+/// </summary>
+internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migrationCase, string progressPrefix)
+{
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
+    public MigrationOutcome Run()
+    {
+        GuestSpec guest = migrationCase.Guest;
+        int port = Loopback.FreeTcpPort();
+        Progress("booting");
+        using VmProcess source = VmProcess.Start(emulator, "src", guest);
+        using VmProcess destination = VmProcess.Start(emulator, "dst", guest, $"tcp:127.0.0.1:{port}");
+        source.WaitForSerial(guest.ReadyText, BootTimeout);
+        using QmpClient src = source.ConnectQmp();
+        using QmpClient dst = destination.ConnectQmp();
+
+        if (migrationCase.Postcopy && EnablePostcopy(src, dst) is { } refusal)
+        {
+            return MigrationOutcome.Failed(emulator, refusal);
+        }
+
+        src.Execute("migrate-set-parameters", new JsonObject
+        {
+            ["max-bandwidth"] = migrationCase.MaxBandwidthBytesPerSec,
+            ["downtime-limit"] = migrationCase.DowntimeLimitMs,
+        });
+        src.Execute("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" });
+        var sw = Stopwatch.StartNew();
+        bool postcopyStarted = false;
+        while (true)
+        {
+            JsonObject info = QueryMigrate(src);
+            string status = info["status"]?.GetValue<string>() ?? "?";
+            Progress($"{status}, {MiB(Ram(info, "transferred"))} MiB sent, pass {Ram(info, "dirty-sync-count")}, {sw.Elapsed.TotalSeconds:F1} s");
+            switch (status)
+            {
+                case "completed":
+                    return Completed(info, destination, dst);
+                case "failed":
+                    return MigrationOutcome.Failed(emulator, $"failed: {info["error-desc"]?.GetValue<string>() ?? "(no error-desc)"}"
+                        + (migrationCase.Postcopy && emulator == EmulatorKind.Qemu ? UserfaultfdHint() : ""));
+                case "active" when migrationCase.Postcopy && !postcopyStarted && Ram(info, "dirty-sync-count") >= 2:
+                    src.Execute("migrate-start-postcopy");
+                    postcopyStarted = true;
+                    break;
+            }
+
+            if (sw.Elapsed > migrationCase.Timeout)
+            {
+                return Cancel(src, info);
+            }
+
+            Thread.Sleep(PollInterval);
+        }
+    }
+
+    /// <summary>Sets <c>postcopy-ram</c> on both sides; returns why it was refused, or null.</summary>
+    private string? EnablePostcopy(QmpClient src, QmpClient dst)
+    {
+        var caps = new JsonObject
+        {
+            ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "postcopy-ram", ["state"] = true }),
+        };
+        foreach ((QmpClient qmp, string side) in new[] { (dst, "destination"), (src, "source") })
+        {
+            try
+            {
+                qmp.Execute("migrate-set-capabilities", caps);
+            }
+            catch (QmpErrorException e)
+            {
+                return $"postcopy refused by the {side}: {e.Desc}{(emulator == EmulatorKind.Qemu ? UserfaultfdHint() : "")}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>QEMU's postcopy needs userfaultfd(2); say what this host allows.</summary>
+    private static string UserfaultfdHint()
+    {
+        const string sysctl = "/proc/sys/vm/unprivileged_userfaultfd";
+        string setting = File.Exists(sysctl) ? File.ReadAllText(sysctl).Trim() : "absent";
+        bool root = Environment.UserName == "root";
+        return $" (QEMU postcopy needs userfaultfd: {sysctl} = {setting}, running as {(root ? "root" : "non-root")}; "
+            + "a container's seccomp profile may also block the syscall)";
+    }
+
+    private MigrationOutcome Completed(JsonObject info, VmProcess destination, QmpClient dst)
+    {
+        double? truePause = emulator == EmulatorKind.Emu ? destination.ReadTruePauseMs(TimeSpan.FromSeconds(3)) : null;
+        string result = "completed";
+        string dstStatus = WaitForStatus(dst, "running");
+        if (dstStatus != "running")
+        {
+            result = $"completed, but the destination is '{dstStatus}', not running";
+        }
+        else if (migrationCase.Guest.ReadyText == "B")
+        {
+            // ab prints B after each pass: one on the destination proves the guest went on there.
+            try
+            {
+                destination.WaitForSerial("B", SettleTimeout);
+            }
+            catch (MacroBenchmarkException)
+            {
+                result = $"completed, but the destination guest printed no B in {SettleTimeout.TotalSeconds:0} s";
+            }
+        }
+
+        return new MigrationOutcome(
+            emulator,
+            Completed: true,
+            result,
+            TotalTimeMs: Long(info, "total-time"),
+            DowntimeMs: Long(info, "downtime"),
+            SetupTimeMs: Long(info, "setup-time"),
+            TransferredBytes: Ram(info, "transferred"),
+            Passes: Ram(info, "dirty-sync-count"),
+            TruePauseMs: truePause);
+    }
+
+    /// <summary>
+    /// The time limit passed: cancel, and report the figures reached so far. A migration that completes in the
+    /// meantime counts as completed (the cancel came too late).
+    /// </summary>
+    private MigrationOutcome Cancel(QmpClient src, JsonObject last)
+    {
+        Progress("did not converge, cancelling");
+        src.Execute("migrate_cancel");
+        var sw = Stopwatch.StartNew();
+        string status;
+        JsonObject info;
+        do
+        {
+            Thread.Sleep(PollInterval);
+            info = QueryMigrate(src);
+            status = info["status"]?.GetValue<string>() ?? "?";
+        }
+        while (status is "cancelling" or "active" or "setup" or "device" && sw.Elapsed < SettleTimeout);
+
+        string srcStatus = WaitForStatus(src, "running");
+        string result = $"did not converge in {migrationCase.Timeout.TotalSeconds:0} s; {status}, source {srcStatus}";
+        return new MigrationOutcome(
+            emulator,
+            Completed: false,
+            result,
+            TotalTimeMs: null,
+            DowntimeMs: null,
+            SetupTimeMs: Long(last, "setup-time"),
+            TransferredBytes: Ram(last, "transferred"),
+            Passes: Ram(last, "dirty-sync-count"));
+    }
+
+    /// <summary>Polls <c>query-status</c> until it reports <paramref name="wanted"/>; returns the last status.</summary>
+    private static string WaitForStatus(QmpClient qmp, string wanted)
+    {
+        var sw = Stopwatch.StartNew();
+        string status;
+        while ((status = qmp.Execute("query-status")["status"]?.GetValue<string>() ?? "?") != wanted
+            && sw.Elapsed < SettleTimeout)
+        {
+            Thread.Sleep(PollInterval);
+        }
+
+        return status;
+    }
+
+    private static JsonObject QueryMigrate(QmpClient qmp) => qmp.Execute("query-migrate").AsObject();
+
+    private static long? Long(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue(out long n) ? n : null;
+
+    private static long Ram(JsonObject info, string name) => info["ram"] is JsonObject ram ? Long(ram, name) ?? 0 : 0;
+
+    private static long MiB(long bytes) => bytes >> 20;
+
+    private void Progress(string what) =>
+        ProgressLine.Show($"{progressPrefix} {emulator.ToString().ToLowerInvariant()} {migrationCase.Label}: {what}");
+}

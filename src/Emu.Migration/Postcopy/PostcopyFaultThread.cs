@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using Emu.Machine.Memory;
+using Serilog;
+
+namespace Emu.Migration.Postcopy;
+
+/// <summary>
+/// The destination's page-fault side ("mig/dst/fault", QEMU postcopy_ram_fault_thread with userfaultfd done in
+/// software). A vCPU or device that touches a page not yet received calls <see cref="WaitForPage"/>: the page is
+/// queued once, the fault thread sends the queued pages in one batch of REQ_PAGES (naming the block only when it
+/// differs from the previous request's) and the caller parks until the listen thread places the page and calls
+/// <see cref="PagePlaced"/>. While the return path is down (postcopy-paused) requests stay outstanding and are all
+/// sent again after the recovery. <see cref="Fail"/> wakes every waiter with <see cref="GuestPageUnavailableException"/>.
+/// </summary>
+/// <remarks>
+/// Threads: waiters (vcpu/0, devices, QMP), the fault thread, the listen and preempt threads (placement). One lock
+/// guards the queue, the outstanding set and the wait; a placement publishes the received bit before it takes the
+/// lock, and a waiter re-checks the bit under the lock, so no wake-up is lost.
+/// </remarks>
+public sealed class PostcopyFaultThread : IPageFaultHandler
+{
+    private readonly object _lock = new();
+    private readonly DestinationReturnPath _returnPath;
+    private readonly PostcopyBlocktime? _blocktime;
+    private readonly ILogger _log;
+    private readonly Queue<(RamBlock Block, int Page)> _queue = new();
+
+    // QEMU mis->page_requested: pages asked for and not placed yet → when the request went out (0: not yet).
+    private readonly Dictionary<(RamBlock, int), long> _outstanding = [];
+    private readonly Thread _thread;
+    private RamBlock? _lastBlock;
+    private string? _failure;
+    private bool _quit;
+    private int _waiters;
+    private long _requestsSent;
+
+    public PostcopyFaultThread(DestinationReturnPath returnPath, PostcopyBlocktime? blocktime, ILogger log)
+    {
+        _returnPath = returnPath;
+        _blocktime = blocktime;
+        _log = log;
+        _thread = new Thread(Run) { Name = "mig/dst/fault", IsBackground = true };
+    }
+
+    /// <summary>Request-sent → page-placed latency of every remote fault.</summary>
+    public FaultLatencyHistogram Latency { get; } = new();
+
+    /// <summary>REQ_PAGES messages sent (re-sends after a recovery included).</summary>
+    public long RequestsSent => Interlocked.Read(ref _requestsSent);
+
+    /// <summary>Pages asked for and not placed yet.</summary>
+    public int Outstanding
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _outstanding.Count;
+            }
+        }
+    }
+
+    public void Start() => _thread.Start();
+
+    /// <summary>QEMU postcopy_ram_incoming_cleanup's fault-thread part: stop and join.</summary>
+    public void Stop()
+    {
+        lock (_lock)
+        {
+            _quit = true;
+            Monitor.PulseAll(_lock);
+        }
+
+        if (_thread.IsAlive && Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+    }
+
+    /// <summary>The source is lost for good: every parked accessor wakes with <paramref name="reason"/>.</summary>
+    public void Fail(string reason)
+    {
+        lock (_lock)
+        {
+            _failure ??= reason;
+            _quit = true;
+            Monitor.PulseAll(_lock);
+        }
+    }
+
+    public void WaitForPage(RamBlock block, int pageIndex)
+    {
+        ReceivedBitmap? received = block.Received;
+        if (received == null || received.IsReceived(pageIndex))
+        {
+            return;
+        }
+
+        int vcpu = _blocktime?.CurrentVcpu() ?? -1;
+        if (vcpu >= 0)
+        {
+            _blocktime!.Begin(vcpu, Stopwatch.GetTimestamp());
+        }
+
+        try
+        {
+            lock (_lock)
+            {
+                if (!received.IsReceived(pageIndex) && _outstanding.TryAdd((block, pageIndex), 0))
+                {
+                    _queue.Enqueue((block, pageIndex));
+                    Monitor.PulseAll(_lock);
+                }
+
+                _waiters++;
+                try
+                {
+                    while (!received.IsReceived(pageIndex))
+                    {
+                        if (_failure != null)
+                        {
+                            throw new GuestPageUnavailableException(
+                                $"postcopy: page 0x{(ulong)pageIndex << RamBlock.PageShift:x} of '{block.IdStr}' can never arrive: {_failure}");
+                        }
+
+                        Monitor.Wait(_lock);
+                    }
+                }
+                finally
+                {
+                    _waiters--;
+                }
+            }
+        }
+        finally
+        {
+            if (vcpu >= 0)
+            {
+                _blocktime!.End(vcpu, Stopwatch.GetTimestamp());
+            }
+        }
+    }
+
+    /// <summary>
+    /// Called by the placing thread after the page's received bit is published (QEMU postcopy_place_page's
+    /// wake-up): records the fault latency if the page was requested and wakes its waiters.
+    /// </summary>
+    public void PagePlaced(RamBlock block, int pageIndex)
+    {
+        long now = Stopwatch.GetTimestamp();
+        lock (_lock)
+        {
+            if (_outstanding.Remove((block, pageIndex), out long sentAt) && sentAt != 0)
+            {
+                Latency.Record(now - sentAt);
+            }
+
+            if (_waiters > 0)
+            {
+                Monitor.PulseAll(_lock);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a recovery (POSTCOPY_RESUME): the next request names its block, and every outstanding request is sent
+    /// again (QEMU migrate_send_rp_req_pages_pending).
+    /// </summary>
+    public void ResendOutstanding()
+    {
+        lock (_lock)
+        {
+            _lastBlock = null;
+            _queue.Clear();
+            foreach ((RamBlock b, int p) in _outstanding.Keys)
+            {
+                _queue.Enqueue((b, p));
+            }
+
+            Monitor.PulseAll(_lock);
+        }
+    }
+
+    private void Run()
+    {
+        var batch = new List<ReturnPathMessage>();
+        var keys = new List<(RamBlock, int)>();
+        while (true)
+        {
+            lock (_lock)
+            {
+                while (!_quit && (_queue.Count == 0 || !_returnPath.IsOpen))
+                {
+                    // Paused (no return path): QEMU waits on postcopy_pause_sem_fault; requests stay outstanding.
+                    Monitor.Wait(_lock, _queue.Count == 0 ? Timeout.Infinite : 50);
+                }
+
+                if (_quit)
+                {
+                    return;
+                }
+
+                batch.Clear();
+                keys.Clear();
+                while (_queue.Count > 0)
+                {
+                    (RamBlock b, int p) = _queue.Dequeue();
+                    if (b.Received?.IsReceived(p) != false)
+                    {
+                        _outstanding.Remove((b, p));
+                        continue;
+                    }
+
+                    // QEMU migrate_send_rp_req_pages: the whole host page, the block named only when it changes.
+                    batch.Add(ReturnPathMessage.ReqPages(b == _lastBlock ? null : b.IdStr, (ulong)p << RamBlock.PageShift, RamBlock.PageSize));
+                    keys.Add((b, p));
+                    _lastBlock = b;
+                }
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            long sentAt = Stopwatch.GetTimestamp();
+            if (!_returnPath.TrySendBatch(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batch)))
+            {
+                // The link broke: keep them outstanding; ResendOutstanding queues them again after recovery.
+                _log.Warning("postcopy: sending {Count} page requests failed; waiting for recovery", batch.Count);
+                lock (_lock)
+                {
+                    _lastBlock = null;
+                }
+
+                continue;
+            }
+
+            Interlocked.Add(ref _requestsSent, batch.Count);
+            lock (_lock)
+            {
+                foreach ((RamBlock, int) k in keys)
+                {
+                    if (_outstanding.ContainsKey(k))
+                    {
+                        _outstanding[k] = sentAt;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+using System.Net.Sockets;
+using Emu.Machine.Board;
+using Emu.Migration.Postcopy;
+using Emu.Migration.Ram;
+using Emu.Migration.Stream;
+using Emu.Migration.Transport;
+using Emu.Migration.VmState;
+
+namespace Emu.Migration.Precopy;
+
+/// <summary>
+/// The postcopy half of <see cref="IncomingMigration"/>: the listen thread ("mig/dst/listen", QEMU
+/// postcopy_ram_listen_thread) that reads the rest of the stream while the guest runs, the preempt channel
+/// ("mig/dst/preempt"), the pause on a broken link and the recovery through migrate-recover.
+/// </summary>
+/// <remarks>
+/// A destination that loses its source stays in postcopy-paused, its guest waiting for the pages it lacks, until
+/// migrate-recover reconnects it (as QEMU). Giving up is explicit: migrate_cancel (or quit) on the paused
+/// destination fails the migration with an error naming the missing pages, and the process exits 1.
+/// </remarks>
+public sealed partial class IncomingMigration
+{
+    private readonly object _recoverLock = new();
+    private PostcopyIncoming? _postcopy;
+    private VmStateLoader? _loader;
+    private RamLoader? _ram;
+    private GlobalState? _globalState;
+    private DowntimeStamp? _downtime;
+    private MigrationListener? _recoverListener;
+    private MigrationConnection? _preemptConnection;
+    private Thread? _listenThread;
+    private Thread? _preemptThread;
+    private MigrationListener? _preemptListener;
+    private bool _shutDown;
+
+    /// <summary>The postcopy side once a return path or postcopy command was seen (blocktime, state).</summary>
+    public PostcopyIncoming? Postcopy => _postcopy;
+
+    /// <summary>QEMU qmp_migrate_recover: only while postcopy-paused; listens on <paramref name="uri"/> at once.</summary>
+    internal void Recover(MigrationUri uri)
+    {
+        lock (_recoverLock)
+        {
+            if (_state.Current != MigrationStatus.PostcopyPaused || _recoverListener != null)
+            {
+                throw new MigrationException("Migrate recover can only be run when postcopy is paused.");
+            }
+
+            if (uri.Kind is not (MigrationUriKind.Tcp or MigrationUriKind.Unix))
+            {
+                throw new MigrationException($"Migrate recover needs a tcp: or unix: URI, not '{uri}'");
+            }
+
+            _recoverListener = MigrationListener.Listen(uri);
+            Monitor.PulseAll(_recoverLock);
+        }
+    }
+
+    /// <summary>QEMU qmp_migrate_pause on the destination: shut the incoming channel; the listen thread pauses.</summary>
+    internal void PauseLink()
+    {
+        if (_state.Current is not (MigrationStatus.PostcopyActive or MigrationStatus.PostcopyRecover))
+        {
+            throw new MigrationException("migrate-pause is currently only supported during postcopy-active or postcopy-recover state");
+        }
+
+        _connection?.Close();
+        _preemptConnection?.Close();
+    }
+
+    /// <summary>
+    /// migrate_cancel on a destination that lost its source: recovery is abandoned, the migration fails with a
+    /// clear error and the guest, which cannot run without the pages it lacks, ends.
+    /// </summary>
+    internal void GiveUp()
+    {
+        if (_state.Current != MigrationStatus.PostcopyPaused)
+        {
+            throw new MigrationException($"migrate_cancel on the destination is only possible in postcopy-paused, not {_state.Current.ToQmp()}");
+        }
+
+        lock (_recoverLock)
+        {
+            _shutDown = true;
+            Monitor.PulseAll(_recoverLock);
+        }
+    }
+
+    private void StartListenThread(MigrationStream s)
+    {
+        _listenThread = new Thread(() => ListenLoop(s)) { Name = "mig/dst/listen", IsBackground = true };
+        _listenThread.Start();
+    }
+
+    /// <summary>
+    /// QEMU postcopy_ram_listen_thread: RAM sections until EOF; a broken channel pauses (and waits for a
+    /// recovery that hands a new one) instead of failing; at the end every page is in, the return path says
+    /// SHUT(0), status completed.
+    /// </summary>
+    private void ListenLoop(MigrationStream s)
+    {
+        _loader!.ExpectVmDescription = false;
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!_loader!.LoadSections(s))
+                    {
+                        throw new MigrationStreamException($"postcopy: a command ended the listen loop at stream offset 0x{s.Position:x}");
+                    }
+
+                    break;
+                }
+                catch (Exception e) when (IsLinkFailure(e) && _state.Current is MigrationStatus.PostcopyActive or MigrationStatus.PostcopyRecover)
+                {
+                    s = PauseUntilRecovered(e.Message) ?? throw new MigrationStreamException(LostSourceMessage(e.Message));
+                }
+            }
+
+            // The source sent its last page before EOF; on the preempt channel it may still be in flight.
+            StopPreempt(waitForEos: true);
+            long missing = _postcopy!.PagesMissing;
+            if (missing != 0)
+            {
+                throw new MigrationStreamException($"postcopy: stream ended at offset 0x{s.Position:x} with {missing} pages never received");
+            }
+
+            _postcopy.Finish();
+            _postcopy.ReturnPath.TrySend(ReturnPathMessage.Shut(0));
+            _state.TrySet(MigrationStatus.PostcopyActive, MigrationStatus.Completed);
+            _log.Information("migration: incoming completed (postcopy), {Pages} pages, {Skipped} already present, run state {RunState}",
+                _ram!.PagesLoaded, _ram.PagesAlreadyPresent, _machine.RunState.ToQmp());
+        }
+        catch (Exception e) when (e is MigrationStreamException or IOException or SocketException or ObjectDisposedException)
+        {
+            Fail(e.Message);
+        }
+        catch (Exception e)
+        {
+            _log.Error(e, "migration: internal error in the postcopy listen thread");
+            Fail($"migration: internal error: {e.Message}");
+        }
+        finally
+        {
+            _connection?.Close();
+            _preemptConnection?.Close();
+        }
+    }
+
+    private static bool IsLinkFailure(Exception e) => e is MigrationStreamException or IOException or SocketException or ObjectDisposedException;
+
+    private string LostSourceMessage(string cause) =>
+        $"postcopy: lost the source ({cause}) and recovery was abandoned; the guest cannot run without the {_postcopy?.PagesMissing ?? 0} pages it has not received";
+
+    /// <summary>
+    /// QEMU postcopy_pause_incoming: close the channel and the return path, postcopy-paused, and wait for
+    /// migrate-recover's channel (QEMU postcopy_try_recover): postcopy-recover, the return path reopened on it.
+    /// Returns the new stream, or null when recovery is abandoned.
+    /// </summary>
+    private MigrationStream? PauseUntilRecovered(string cause)
+    {
+        _connection?.Close();
+        _preemptConnection?.Close();
+        _postcopy!.ReturnPath.Close();
+        StopPreempt(waitForEos: false);
+        MigrationStatus st = _state.Current;
+        _state.TrySet(st, MigrationStatus.PostcopyPaused);
+        _log.Warning("postcopy: lost the source ({Cause}); paused with {Missing} pages missing, the guest waits; run migrate-recover to reconnect",
+            cause, _postcopy.PagesMissing);
+        while (true)
+        {
+            MigrationListener listener;
+            lock (_recoverLock)
+            {
+                while (_recoverListener == null && !_shutDown)
+                {
+                    Monitor.Wait(_recoverLock);
+                }
+
+                if (_shutDown)
+                {
+                    return null;
+                }
+
+                listener = _recoverListener!;
+            }
+
+            try
+            {
+                MigrationConnection c = listener.Accept();
+                _connection = c;
+                if (_options.Has(MigrationCapability.PostcopyPreempt))
+                {
+                    StartPreemptAcceptor(listener);
+                }
+                else
+                {
+                    listener.Dispose();
+                }
+
+                lock (_recoverLock)
+                {
+                    _recoverListener = null;
+                }
+
+                _state.TrySet(MigrationStatus.PostcopyPaused, MigrationStatus.PostcopyRecover);
+                _postcopy.Channel = c.Stream;
+                _postcopy.ReturnPath.Open(c.Stream);
+                _ram!.ResetChannel();
+                _log.Information("postcopy: recovery channel connected");
+                return MigrationStream.ForReading(c.Stream);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+            {
+                lock (_recoverLock)
+                {
+                    _recoverListener = null;
+                    if (_shutDown)
+                    {
+                        return null;
+                    }
+                }
+
+                _log.Warning("postcopy: recovery channel failed ({Cause}); still paused", e.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The preempt channel (QEMU postcopy_preempt_thread): accepted on the migration listener after the main
+    /// channel, it carries only RAM page records, placed like the main channel's, until EOS or a break.
+    /// </summary>
+    /// <summary>Ends the preempt thread: a channel never connected is given up; a connected one runs to its EOS.</summary>
+    private void StopPreempt(bool waitForEos)
+    {
+        if (Volatile.Read(ref _preemptConnection) == null || !waitForEos)
+        {
+            _preemptListener?.Dispose();
+            _preemptConnection?.Close();
+        }
+
+        _preemptThread?.Join();
+    }
+
+    private void StartPreemptAcceptor(MigrationListener listener)
+    {
+        _preemptListener = listener;
+        _preemptThread = new Thread(() => PreemptLoop(listener)) { Name = "mig/dst/preempt", IsBackground = true };
+        _preemptThread.Start();
+    }
+
+    private void PreemptLoop(MigrationListener listener)
+    {
+        try
+        {
+            MigrationConnection c = listener.Accept();
+            listener.Dispose();
+            Volatile.Write(ref _preemptConnection, c);
+            var s = MigrationStream.ForReading(c.Stream);
+            var ram = new RamLoader(_machine.RamBlocks) { Postcopy = _postcopy?.Fault };
+
+            // Pages may only be placed once LISTEN has installed the received bitmaps; the source connects this
+            // channel after sending the package, so the first record waits here for that.
+            if (s.PeekU8() < 0)
+            {
+                return;
+            }
+
+            while (ram.Postcopy == null)
+            {
+                Thread.Sleep(1);
+                ram.Postcopy = _postcopy?.Fault;
+                if (_state.Current is MigrationStatus.Failed or MigrationStatus.Cancelled)
+                {
+                    return;
+                }
+            }
+
+            ram.Load(s, RamSaver.SectionVersion, SectionType.SectionPart);
+            _log.Information("postcopy: preempt channel done, {Pages} pages placed", ram.PagesLoaded);
+        }
+        catch (Exception e) when (IsLinkFailure(e))
+        {
+            _log.Information("postcopy: preempt channel closed: {Cause}", e.Message);
+            listener.Dispose();
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Emu.EndToEndTests.Support;
+
+/// <summary>
+/// A loopback TCP proxy in front of a destination: forwards every connection both ways until <see cref="Break"/>
+/// closes all of them at once (a network failure mid-postcopy), after which it refuses nothing new but forwards
+/// nothing old.
+/// </summary>
+public sealed class BreakableProxy : IDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly int _targetPort;
+    private readonly List<Socket> _sockets = [];
+    private readonly object _lock = new();
+
+    public BreakableProxy(int targetPort)
+    {
+        _targetPort = targetPort;
+        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        new Thread(AcceptLoop) { IsBackground = true, Name = "e2e/proxy" }.Start();
+    }
+
+    public int Port { get; }
+
+    /// <summary>Connections forwarded so far.</summary>
+    public int Connections { get; private set; }
+
+    public void Break()
+    {
+        lock (_lock)
+        {
+            foreach (Socket s in _sockets)
+            {
+                s.Dispose();
+            }
+
+            _sockets.Clear();
+        }
+    }
+
+    private void AcceptLoop()
+    {
+        try
+        {
+            while (true)
+            {
+                Socket client = _listener.AcceptSocket();
+                var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                server.Connect(IPAddress.Loopback, _targetPort);
+                lock (_lock)
+                {
+                    _sockets.Add(client);
+                    _sockets.Add(server);
+                    Connections++;
+                }
+
+                Pump(client, server);
+                Pump(server, client);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Disposed: the proxy is gone.
+        }
+    }
+
+    private static void Pump(Socket from, Socket to) => new Thread(() =>
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            int n;
+            while ((n = from.Receive(buffer)) > 0)
+            {
+                to.Send(buffer.AsSpan(0, n));
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Broken on purpose or closed by an end.
+        }
+
+        try
+        {
+            to.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already gone.
+        }
+    })
+    { IsBackground = true, Name = "e2e/proxy-pump" }.Start();
+
+    public void Dispose()
+    {
+        _listener.Stop();
+        Break();
+    }
+}

@@ -1,0 +1,8 @@
+namespace Emu.EndToEndTests.Support;
+
+/// <summary>The channel a <see cref="MigrationPair"/> migrates over.</summary>
+public enum MigrationTransport
+{
+    Tcp,
+    Unix,
+}

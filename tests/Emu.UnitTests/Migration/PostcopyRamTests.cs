@@ -1,0 +1,293 @@
+using System.Buffers.Binary;
+using Emu.Machine.Memory;
+using Emu.Migration;
+using Emu.Migration.Postcopy;
+using Emu.Migration.Ram;
+using Emu.Migration.Stream;
+using Serilog;
+
+namespace Emu.UnitTests.Migration;
+
+/// <summary>
+/// Postcopy's RAM side (MIGRATION-SPEC §16 items 34–37, 40, 42): discards, the request queue, urgent pages,
+/// the bitmap reload, atomic placement with parked waiters, and blocktime.
+/// </summary>
+public class PostcopyRamTests
+{
+    private static (RamSaver Ram, MigrationStream S, MemoryStream Ms, MigrationStats Stats) Setup(FakeMachine m)
+    {
+        var stats = new MigrationStats();
+        var ms = new MemoryStream();
+        var s = MigrationStream.ForWriting(ms);
+        var ram = new RamSaver(m.RamBlocks, stats, null);
+        ram.Setup(s);
+        s.Flush();
+        ms.SetLength(0);
+        return (ram, s, ms, stats);
+    }
+
+    /// <summary>The (offset, flags) of each page record written since the stream was cleared.</summary>
+    private static List<ulong> PageOffsets(MemoryStream ms)
+    {
+        var r = MigrationStream.ForReading(new MemoryStream(ms.ToArray()));
+        var offsets = new List<ulong>();
+        while (r.PeekU8() >= 0)
+        {
+            ulong word = r.ReadU64();
+            var flags = (RamSaveFlags)(word & (ulong)RamSaveFlags.Mask);
+            if ((flags & RamSaveFlags.Eos) != 0)
+            {
+                continue;
+            }
+
+            if ((flags & RamSaveFlags.Continue) == 0)
+            {
+                SaveVmWriterRead(r);
+            }
+
+            offsets.Add(word & ~(ulong)RamSaveFlags.Mask);
+            r.Skip((flags & RamSaveFlags.Zero) != 0 ? 1 : RamBlock.PageSize);
+        }
+
+        return offsets;
+    }
+
+    private static void SaveVmWriterRead(MigrationStream r) => Emu.Migration.VmState.SaveVmWriter.ReadIdStr(r);
+
+    [Fact]
+    public void DiscardsCoverEveryDirtyOrUnsentPageInByteRangesAtMostTwelvePerCommand()
+    {
+        using var m = new FakeMachine(("pc.ram", 64 * 4096));
+        var (ram, s, ms, _) = Setup(m);
+        // Send everything, then dirty 13 separate pages: 13 ranges → two commands (12 + 1).
+        while (ram.FindAndSaveBlock(s) != 0)
+        {
+        }
+
+        for (int p = 0; p < 26; p += 2)
+        {
+            m.RamBlocks[0].DirtyLog.MarkPageDirty(p);
+        }
+
+        s.Flush();
+        ms.SetLength(0);
+        Assert.Equal(13, ram.SendDiscardBitmap(s));
+        s.Flush();
+        var r = MigrationStream.ForReading(new MemoryStream(ms.ToArray()));
+        var ranges = new List<(ulong, ulong)>();
+        int commands = 0;
+        while (r.PeekU8() >= 0)
+        {
+            Assert.Equal(0x08, r.ReadU8());
+            Assert.Equal((ushort)MigCommand.PostcopyRamDiscard, r.ReadU16());
+            ushort len = r.ReadU16();
+            Assert.Equal(0, r.ReadU8());
+            Assert.Equal("pc.ram", Emu.Migration.VmState.SaveVmWriter.ReadIdStr(r));
+            Assert.Equal(0, r.ReadU8());
+            int n = (len - 3 - 6) / 16;
+            Assert.InRange(n, 1, 12);
+            for (int i = 0; i < n; i++)
+            {
+                ranges.Add((r.ReadU64(), r.ReadU64()));
+            }
+
+            commands++;
+        }
+
+        Assert.Equal(2, commands);
+        Assert.Equal(13, ranges.Count);
+        Assert.Equal((2UL * 4096, 4096UL), ranges[1]);
+    }
+
+    [Fact]
+    public void NeverSentPagesAreDiscardedAsOneRun()
+    {
+        using var m = new FakeMachine(("pc.ram", 64 * 4096));
+        var (ram, s, _, _) = Setup(m);
+        for (int i = 0; i < 10; i++)
+        {
+            ram.FindAndSaveBlock(s);
+        }
+
+        Assert.Equal(54, ram.SendDiscardBitmap(s));
+    }
+
+    [Fact]
+    public void RequestedPagesJumpTheQueueAndTheScanContinuesAfterThem()
+    {
+        using var m = new FakeMachine(("pc.ram", 64 * 4096));
+        var (ram, s, ms, stats) = Setup(m);
+        ram.QueuePages("pc.ram", 40 * 4096, 2 * 4096);
+        ram.FindAndSaveBlock(s);
+        ram.FindAndSaveBlock(s);
+        ram.FindAndSaveBlock(s);
+        s.Flush();
+        Assert.Equal([40UL * 4096, 41UL * 4096, 42UL * 4096], PageOffsets(ms));
+        Assert.Equal(1, stats.PostcopyRequests);
+    }
+
+    [Fact]
+    public void ARequestForAnAlreadySentPageIsSkipped()
+    {
+        using var m = new FakeMachine(("pc.ram", 64 * 4096));
+        var (ram, s, ms, _) = Setup(m);
+        ram.FindAndSaveBlock(s); // page 0
+        ram.QueuePages("pc.ram", 0, 4096);
+        s.Flush();
+        ms.SetLength(0);
+        ram.FindAndSaveBlock(s);
+        s.Flush();
+        Assert.Equal([1UL * 4096], PageOffsets(ms));
+    }
+
+    [Fact]
+    public void UrgentPagesGoToThePreemptStreamOnceAndNameTheirBlock()
+    {
+        using var m = new FakeMachine(("pc.ram", 64 * 4096));
+        var (ram, _, _, _) = Setup(m);
+        var pms = new MemoryStream();
+        var preempt = MigrationStream.ForWriting(pms);
+        Assert.Equal(1, ram.SaveUrgentPages(preempt, "pc.ram", 5 * 4096, 4096));
+        Assert.Equal(0, ram.SaveUrgentPages(preempt, null, 5 * 4096, 4096));
+        Assert.Equal(63, ram.DirtyPages);
+        byte[] b = pms.ToArray();
+        Assert.Equal(5UL * 4096 | (ulong)RamSaveFlags.Zero, BinaryPrimitives.ReadUInt64BigEndian(b));
+        Assert.Equal(6, b[8]);
+    }
+
+    [Theory]
+    [InlineData(null, 0UL, 4096U, "has no previous block")]
+    [InlineData("nope", 0UL, 4096U, "unknown RAMBlock 'nope'")]
+    [InlineData("pc.ram", 100UL, 4096U, "misaligned page request")]
+    [InlineData("pc.ram", 63UL * 4096, 8192U, "page request overrun")]
+    public void BadRequestsMakeTheReturnPathBad(string? block, ulong start, uint length, string expected)
+    {
+        using var m = new FakeMachine(("pc.ram", 64 * 4096));
+        var (ram, _, _, _) = Setup(m);
+        var e = Assert.Throws<MigrationStreamException>(() => ram.QueuePages(block, start, length));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void ReloadedBitmapIsTheComplementOfTheReceivedOne()
+    {
+        using var m = new FakeMachine(("pc.ram", 100 * 4096));
+        var (ram, s, _, _) = Setup(m);
+        while (ram.FindAndSaveBlock(s) != 0)
+        {
+        }
+
+        var received = new ulong[2];
+        received[0] = ulong.MaxValue & ~(1UL << 3);
+        received[1] = (1UL << 36) - 1 & ~(1UL << 7);
+        ram.ReloadBitmap("pc.ram", received);
+        Assert.Equal(2, ram.DirtyPages);
+    }
+
+    [Fact]
+    public void PlacementIsWholeNeverTwiceAndWakesAParkedReader()
+    {
+        using var m = new FakeMachine(("pc.ram", 16 * 4096));
+        RamBlock b = m.RamBlocks[0];
+        var rp = new DestinationReturnPath();
+        var fault = new PostcopyFaultThread(rp, null, Log.Logger);
+        b.Received = new ReceivedBitmap(b.PageCount);
+        b.PageFaultHandler = fault;
+        fault.Start();
+        var loader = new RamLoader(m.RamBlocks) { Postcopy = fault };
+
+        // A reader parks on page 3 and, when woken, must see every byte of the page placed.
+        byte seen = 0;
+        var reader = new Thread(() =>
+        {
+            b.EnsurePresent(3);
+            byte first = b.Page(3)[0];
+            seen = b.Page(3).IndexOfAnyExcept(first) < 0 ? first : (byte)0xEE;
+        });
+        reader.Start();
+        Thread.Sleep(50);
+        Assert.True(reader.IsAlive, "the reader must wait for the page");
+        Assert.Equal(1, fault.Outstanding);
+
+        byte[] page = new byte[4096];
+        Array.Fill(page, (byte)0x5A);
+        loader.Load(Stream(s =>
+        {
+            s.WriteU64(3 * 4096 | (ulong)RamSaveFlags.Page);
+            Emu.Migration.VmState.SaveVmWriter.WriteIdStr(s, "pc.ram");
+            s.WriteBytes(page);
+            // The same page again: read past, never placed twice.
+            s.WriteU64(3 * 4096 | (ulong)(RamSaveFlags.Zero | RamSaveFlags.Continue));
+            s.WriteU8(0);
+            s.WriteU64(4 * 4096 | (ulong)(RamSaveFlags.Zero | RamSaveFlags.Continue));
+            s.WriteU8(0);
+            s.WriteU64((ulong)RamSaveFlags.Eos);
+        }), RamSaver.SectionVersion, Emu.Migration.VmState.SectionType.SectionPart);
+        Assert.True(reader.Join(5000));
+        Assert.Equal(0x5A, seen);
+        Assert.Equal(0x5A, b.Page(3)[4095]);
+        Assert.True(b.Received.IsReceived(4));
+        Assert.Equal(1, loader.PagesAlreadyPresent);
+        Assert.Equal(0, fault.Outstanding);
+        fault.Stop();
+    }
+
+    [Fact]
+    public void AFailedPostcopyReleasesParkedAccessorsWithTheReason()
+    {
+        using var m = new FakeMachine(("pc.ram", 4 * 4096));
+        RamBlock b = m.RamBlocks[0];
+        var fault = new PostcopyFaultThread(new DestinationReturnPath(), null, Log.Logger);
+        b.Received = new ReceivedBitmap(b.PageCount);
+        b.PageFaultHandler = fault;
+        Exception? caught = null;
+        var t = new Thread(() => caught = Record.Exception(() => b.EnsurePresent(1)));
+        t.Start();
+        Thread.Sleep(50);
+        fault.Fail("source gone");
+        Assert.True(t.Join(5000));
+        var e = Assert.IsType<GuestPageUnavailableException>(caught);
+        Assert.Contains("source gone", e.Message);
+    }
+
+    [Fact]
+    public void BlocktimeCountsPerVcpuAndTotalOnlyWhileAllAreBlocked()
+    {
+        var bt = new PostcopyBlocktime(2);
+        long f = System.Diagnostics.Stopwatch.Frequency;
+        bt.Begin(0, 1 * f);
+        bt.End(0, 2 * f);
+        Assert.Equal(0u, bt.TotalMs);
+        bt.Begin(0, 3 * f);
+        bt.Begin(1, 4 * f);
+        bt.End(1, 5 * f);
+        bt.End(0, 6 * f);
+        Assert.Equal(1000u, bt.TotalMs);
+        Assert.Equal([4000u, 1000u], bt.VcpuMs);
+    }
+
+    [Fact]
+    public void LatencyPercentilesComeFromTheHistogram()
+    {
+        var h = new FaultLatencyHistogram();
+        long us = System.Diagnostics.Stopwatch.Frequency / 1_000_000;
+        for (int i = 0; i < 98; i++)
+        {
+            h.Record(40 * us);
+        }
+
+        h.Record(5000 * us);
+        h.Record(5000 * us);
+        Assert.Equal(64, h.PercentileUs(50));
+        Assert.Equal(8192, h.PercentileUs(99));
+    }
+
+    private static MigrationStream Stream(Action<MigrationStream> write)
+    {
+        var ms = new MemoryStream();
+        var s = MigrationStream.ForWriting(ms);
+        write(s);
+        s.Flush();
+        return MigrationStream.ForReading(new MemoryStream(ms.ToArray()));
+    }
+}

@@ -37,6 +37,14 @@ public sealed class FastOpsAgreementTests
             a.call(sub);
             a.pop(ebp);
             a.test(ebp, 0x10);
+            a.rol(ebx, 3);
+            a.ror(edx, 31);
+            a.adc(ebp, 0);                       // consumes the rotate's CF
+            a.shl(eax, 7);
+            a.shr(ebp, 1);
+            a.sar(edx, 13);
+            a.setp(__byte_ptr[edi + ecx + 0x900]);
+            a.seto(__byte_ptr[edi + ecx + 0xA00]);
             a.dec(ecx);
             a.jnz(top);
             a.hlt();

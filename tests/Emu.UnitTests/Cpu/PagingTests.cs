@@ -19,6 +19,15 @@ public sealed class PagingTests
         }
     }
 
+    private static void EnablePaging(Iced.Intel.Assembler a)
+    {
+        a.mov(eax, Pd);
+        a.mov(cr3, eax);
+        a.mov(eax, cr0);
+        a.or(eax, 0x8000_0000);
+        a.mov(cr0, eax);
+    }
+
     [Fact]
     public void WalkSetsAccessedAndDirtyBitsAndLogsThePageTablePageDirty()
     {
@@ -26,11 +35,7 @@ public sealed class PagingTests
         IdentityMap(m);
         m.Load(32, Code, a =>
         {
-            a.mov(eax, Pd);
-            a.mov(cr3, eax);
-            a.mov(eax, cr0);
-            a.or(eax, 0x8000_0000);
-            a.mov(cr0, eax);
+            EnablePaging(a);
             a.mov(ebx, __dword_ptr[0x20_0010]);      // read: A only
             a.mov(__dword_ptr[0x30_0020], 0x1234);   // write: A and D
             a.hlt();
@@ -55,11 +60,7 @@ public sealed class PagingTests
         m.Memory.WriteU32(Pt + 0x300 * 4, 0x30_0000 | 0xE03); // available bits 9-11 set
         m.Load(32, Code, a =>
         {
-            a.mov(eax, Pd);
-            a.mov(cr3, eax);
-            a.mov(eax, cr0);
-            a.or(eax, 0x8000_0000);
-            a.mov(cr0, eax);
+            EnablePaging(a);
             a.mov(ebx, __dword_ptr[0x30_0000]);
             a.hlt();
         });
@@ -85,11 +86,7 @@ public sealed class PagingTests
         });
         m.Load(32, Code, a =>
         {
-            a.mov(eax, Pd);
-            a.mov(cr3, eax);
-            a.mov(eax, cr0);
-            a.or(eax, 0x8000_0000);
-            a.mov(cr0, eax);
+            EnablePaging(a);
             a.mov(eax, 0x40_0000);
             a.jmp(eax);
         });

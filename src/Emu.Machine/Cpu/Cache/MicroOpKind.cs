@@ -10,12 +10,6 @@ internal enum MicroOpKind : byte
     /// <summary>Run the Iced instruction through the full interpreter.</summary>
     Generic,
 
-    /// <summary>ALU op <c>Imm</c> (an AluKind): reg A ∘= reg B.</summary>
-    AluRegReg,
-
-    /// <summary>ALU op (AluKind in B): reg A ∘= Imm.</summary>
-    AluRegImm,
-
     /// <summary>ALU op (AluKind in Imm): reg A ∘= [mem].</summary>
     AluRegMem,
 
@@ -72,4 +66,49 @@ internal enum MicroOpKind : byte
 
     /// <summary>No operation.</summary>
     Nop,
+
+    /// <summary>Shift or rotate (ShiftKind in B) of reg A by Imm (1-31).</summary>
+    ShiftRegImm,
+
+    /// <summary>ADD reg A, reg B.</summary>
+    AddRegReg,
+
+    /// <summary>ADD reg A, Imm.</summary>
+    AddRegImm,
+
+    /// <summary>SUB reg A, reg B.</summary>
+    SubRegReg,
+
+    /// <summary>SUB reg A, Imm.</summary>
+    SubRegImm,
+
+    /// <summary>XOR reg A, reg B.</summary>
+    XorRegReg,
+
+    /// <summary>XOR reg A, Imm.</summary>
+    XorRegImm,
+
+    /// <summary>AND reg A, reg B.</summary>
+    AndRegReg,
+
+    /// <summary>AND reg A, Imm.</summary>
+    AndRegImm,
+
+    /// <summary>OR reg A, reg B.</summary>
+    OrRegReg,
+
+    /// <summary>OR reg A, Imm.</summary>
+    OrRegImm,
+
+    /// <summary>CMP reg A, reg B.</summary>
+    CmpRegReg,
+
+    /// <summary>CMP reg A, Imm.</summary>
+    CmpRegImm,
+
+    /// <summary>TEST reg A, reg B.</summary>
+    TestRegReg,
+
+    /// <summary>TEST reg A, Imm.</summary>
+    TestRegImm,
 }

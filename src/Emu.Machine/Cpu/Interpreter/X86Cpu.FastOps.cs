@@ -1,4 +1,5 @@
 using Emu.Machine.Cpu.Cache;
+using System.Numerics;
 using Iced.Intel;
 
 namespace Emu.Machine.Cpu;
@@ -102,6 +103,20 @@ public sealed partial class X86Cpu
             case Mnemonic.Nop:
                 op.Kind = MicroOpKind.Nop;
                 return;
+            case Mnemonic.Rol or Mnemonic.Ror or Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar
+                when IsReg32(in ins, 0) && ins.Op1Kind == OpKind.Immediate8 && (ins.Immediate8 & 0x1F) != 0:
+                op.Kind = MicroOpKind.ShiftRegImm;
+                op.A = (byte)RegIndex(ins.Op0Register);
+                op.B = (byte)(ins.Mnemonic switch
+                {
+                    Mnemonic.Rol => ShiftKind.Rol,
+                    Mnemonic.Ror => ShiftKind.Ror,
+                    Mnemonic.Shr => ShiftKind.Shr,
+                    Mnemonic.Sar => ShiftKind.Sar,
+                    _ => ShiftKind.Shl,
+                });
+                op.Imm = ins.Immediate8 & 0x1Fu;
+                return;
         }
 
         if (ins.FlowControl == FlowControl.ConditionalBranch && ins.Op0Kind == OpKind.NearBranch32
@@ -130,14 +145,12 @@ public sealed partial class X86Cpu
             op.A = (byte)RegIndex(ins.Op0Register);
             if (IsReg32(in ins, 1))
             {
-                op.Kind = MicroOpKind.AluRegReg;
+                op.Kind = RegRegKind(kind);
                 op.B = (byte)RegIndex(ins.Op1Register);
-                op.Imm = (uint)kind;
             }
             else if (IsImm32(in ins, 1))
             {
-                op.Kind = MicroOpKind.AluRegImm;
-                op.B = (byte)kind;
+                op.Kind = RegRegKind(kind) + 1;
                 op.Imm = (uint)ins.GetImmediate(1);
             }
             else if (LowerMemory(in ins, 1, 4, ref op))
@@ -153,6 +166,18 @@ public sealed partial class X86Cpu
             op.Imm = (uint)kind;
         }
     }
+
+    /// <summary>The reg-reg micro-op of an ALU kind; its reg-imm form follows it in <see cref="MicroOpKind"/>.</summary>
+    private static MicroOpKind RegRegKind(AluKind kind) => kind switch
+    {
+        AluKind.Add => MicroOpKind.AddRegReg,
+        AluKind.Sub => MicroOpKind.SubRegReg,
+        AluKind.Xor => MicroOpKind.XorRegReg,
+        AluKind.And => MicroOpKind.AndRegReg,
+        AluKind.Or => MicroOpKind.OrRegReg,
+        AluKind.Cmp => MicroOpKind.CmpRegReg,
+        _ => MicroOpKind.TestRegReg,
+    };
 
     private static void LowerMov(in Instruction ins, ref MicroOp op)
     {
@@ -189,6 +214,57 @@ public sealed partial class X86Cpu
         {
             op.Kind = MicroOpKind.MovMemReg8;
             op.B = (byte)RegIndex(ins.Op1Register);
+        }
+    }
+
+    /// <summary>
+    /// A 32-bit shift or rotate by a constant 1-31 (the generic Shift's flags: rotates change CF and OF only;
+    /// shifts set SF/ZF/PF from the result, CF from the last bit out, OF as for a count of 1, AF clear).
+    /// </summary>
+    private void FastShift(ShiftKind kind, ref uint d, int count)
+    {
+        uint a = d;
+        uint r;
+        bool cf, of;
+        switch (kind)
+        {
+            case ShiftKind.Rol:
+                r = BitOperations.RotateLeft(a, count);
+                cf = (r & 1) != 0;
+                of = ((r >> 31) != 0) ^ cf;
+                break;
+            case ShiftKind.Ror:
+                r = BitOperations.RotateRight(a, count);
+                cf = (r >> 31) != 0;
+                of = (((r << 1) ^ r) & 0x8000_0000) != 0;
+                break;
+            case ShiftKind.Shl:
+                r = a << count;
+                cf = ((a >> (32 - count)) & 1) != 0;
+                of = ((r >> 31) != 0) ^ cf;
+                break;
+            case ShiftKind.Shr:
+                r = a >> count;
+                cf = ((a >> (count - 1)) & 1) != 0;
+                of = (a >> 31) != 0;
+                break;
+            default:
+                r = (uint)((int)a >> count);
+                cf = (((int)a >> (count - 1)) & 1) != 0;
+                of = false;
+                break;
+        }
+
+        d = r;
+        uint f = (cf ? FlagCf : 0) | (of ? FlagOf : 0);
+        if (kind is ShiftKind.Rol or ShiftKind.Ror)
+        {
+            MaterializeFlags();
+            _eflags = (_eflags & ~(FlagCf | FlagOf)) | f;
+        }
+        else
+        {
+            SetArithFlags(f | SzpFlags(r, 4));
         }
     }
 }

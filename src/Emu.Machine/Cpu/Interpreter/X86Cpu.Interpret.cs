@@ -32,17 +32,115 @@ public sealed unsafe partial class X86Cpu
             ref MicroOp op = ref Unsafe.Add(ref op0, i);
             switch (op.Kind)
             {
-                case MicroOpKind.AluRegReg:
+                case MicroOpKind.AddRegReg:
                     {
                         ref uint d = ref Unsafe.Add(ref gpr, op.A);
-                        FastAlu((AluKind)op.Imm, ref d, d, Unsafe.Add(ref gpr, op.B));
+                        uint a = d, b = Unsafe.Add(ref gpr, op.B);
+                        SetAluResult(CcOp.Add, ref d, a, b, a + b, write: true);
                         continue;
                     }
 
-                case MicroOpKind.AluRegImm:
+                case MicroOpKind.AddRegImm:
                     {
                         ref uint d = ref Unsafe.Add(ref gpr, op.A);
-                        FastAlu((AluKind)op.B, ref d, d, op.Imm);
+                        uint a = d, b = op.Imm;
+                        SetAluResult(CcOp.Add, ref d, a, b, a + b, write: true);
+                        continue;
+                    }
+
+                case MicroOpKind.SubRegReg:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = Unsafe.Add(ref gpr, op.B);
+                        SetAluResult(CcOp.Sub, ref d, a, b, a - b, write: true);
+                        continue;
+                    }
+
+                case MicroOpKind.SubRegImm:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = op.Imm;
+                        SetAluResult(CcOp.Sub, ref d, a, b, a - b, write: true);
+                        continue;
+                    }
+
+                case MicroOpKind.XorRegReg:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = Unsafe.Add(ref gpr, op.B);
+                        SetAluResult(CcOp.Logic, ref d, a, b, a ^ b, write: true);
+                        continue;
+                    }
+
+                case MicroOpKind.XorRegImm:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = op.Imm;
+                        SetAluResult(CcOp.Logic, ref d, a, b, a ^ b, write: true);
+                        continue;
+                    }
+
+                case MicroOpKind.AndRegReg:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = Unsafe.Add(ref gpr, op.B);
+                        SetAluResult(CcOp.Logic, ref d, a, b, a & b, write: true);
+                        continue;
+                    }
+
+                case MicroOpKind.AndRegImm:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = op.Imm;
+                        SetAluResult(CcOp.Logic, ref d, a, b, a & b, write: true);
+                        continue;
+                    }
+
+                case MicroOpKind.OrRegReg:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = Unsafe.Add(ref gpr, op.B);
+                        SetAluResult(CcOp.Logic, ref d, a, b, a | b, write: true);
+                        continue;
+                    }
+
+                case MicroOpKind.OrRegImm:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = op.Imm;
+                        SetAluResult(CcOp.Logic, ref d, a, b, a | b, write: true);
+                        continue;
+                    }
+
+                case MicroOpKind.CmpRegReg:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = Unsafe.Add(ref gpr, op.B);
+                        SetAluResult(CcOp.Sub, ref d, a, b, a - b, write: false);
+                        continue;
+                    }
+
+                case MicroOpKind.CmpRegImm:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = op.Imm;
+                        SetAluResult(CcOp.Sub, ref d, a, b, a - b, write: false);
+                        continue;
+                    }
+
+                case MicroOpKind.TestRegReg:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = Unsafe.Add(ref gpr, op.B);
+                        SetAluResult(CcOp.Logic, ref d, a, b, a & b, write: false);
+                        continue;
+                    }
+
+                case MicroOpKind.TestRegImm:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        uint a = d, b = op.Imm;
+                        SetAluResult(CcOp.Logic, ref d, a, b, a & b, write: false);
                         continue;
                     }
 
@@ -76,6 +174,9 @@ public sealed unsafe partial class X86Cpu
                     Unsafe.Add(ref gpr, op.A) = op.Disp + Unsafe.Add(ref gpr, op.Base) + (Unsafe.Add(ref gpr, op.Index) << op.Scale);
                     continue;
                 case MicroOpKind.Nop:
+                    continue;
+                case MicroOpKind.ShiftRegImm:
+                    FastShift((ShiftKind)op.B, ref Unsafe.Add(ref gpr, op.A), (int)op.Imm);
                     continue;
 
                 case MicroOpKind.MovRegMem:
@@ -376,44 +477,28 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FastAlu(AluKind kind, ref uint dst, uint a, uint b)
     {
-        uint r;
         switch (kind)
         {
-            case AluKind.Add:
-                r = a + b;
-                dst = r;
-                _ccOp = CcOp.Add;
-                break;
-            case AluKind.Sub:
-                r = a - b;
-                dst = r;
-                _ccOp = CcOp.Sub;
-                break;
-            case AluKind.Cmp:
-                r = a - b;
-                _ccOp = CcOp.Sub;
-                break;
-            case AluKind.Xor:
-                r = a ^ b;
-                dst = r;
-                _ccOp = CcOp.Logic;
-                break;
-            case AluKind.And:
-                r = a & b;
-                dst = r;
-                _ccOp = CcOp.Logic;
-                break;
-            case AluKind.Or:
-                r = a | b;
-                dst = r;
-                _ccOp = CcOp.Logic;
-                break;
-            default:
-                r = a & b;
-                _ccOp = CcOp.Logic;
-                break;
+            case AluKind.Add: SetAluResult(CcOp.Add, ref dst, a, b, a + b, write: true); break;
+            case AluKind.Sub: SetAluResult(CcOp.Sub, ref dst, a, b, a - b, write: true); break;
+            case AluKind.Cmp: SetAluResult(CcOp.Sub, ref dst, a, b, a - b, write: false); break;
+            case AluKind.Xor: SetAluResult(CcOp.Logic, ref dst, a, b, a ^ b, write: true); break;
+            case AluKind.And: SetAluResult(CcOp.Logic, ref dst, a, b, a & b, write: true); break;
+            case AluKind.Or: SetAluResult(CcOp.Logic, ref dst, a, b, a | b, write: true); break;
+            default: SetAluResult(CcOp.Logic, ref dst, a, b, a & b, write: false); break;
+        }
+    }
+
+    /// <summary>Stores a 32-bit ALU result (unless CMP/TEST) and leaves its flags lazy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SetAluResult(CcOp cc, ref uint dst, uint a, uint b, uint r, bool write)
+    {
+        if (write)
+        {
+            dst = r;
         }
 
+        _ccOp = cc;
         _ccRes = r;
         _ccSrc1 = a;
         _ccSrc2 = b;

@@ -253,14 +253,17 @@ public sealed class QmpServerTests : IDisposable
         _host.Commands.Add("oob-wait", _ =>
         {
             entered.Set();
-            release.Wait(TimeSpan.FromSeconds(5));
+            release.Wait(TimeSpan.FromSeconds(30));
             return null;
         }, allowOob: true);
-        using QmpTestSocket blocked = _host.ConnectNegotiated();
+        // In-band commands run one at a time across clients (QEMU's main loop), so the long one goes out of band.
+        using QmpTestSocket blocked = _host.Connect();
+        blocked.ReadMessage();
+        blocked.Execute("""{"execute": "qmp_capabilities", "arguments": {"enable": ["oob"]}}""");
         using QmpTestSocket other = _host.ConnectNegotiated();
 
-        blocked.Send("""{"execute": "oob-wait"}""");
-        Assert.True(entered.Wait(TimeSpan.FromSeconds(5)));
+        blocked.Send("""{"exec-oob": "oob-wait", "id": 1}""");
+        Assert.True(entered.Wait(TimeSpan.FromSeconds(30)));
         JsonObject r = other.Execute("""{"execute": "echo", "arguments": {"val": 4}}""");
         release.Set();
 
@@ -291,7 +294,7 @@ public sealed class QmpServerTests : IDisposable
         socket.Send("""{"execute": "qmp_capabilities"}{"execute": "echo", "arguments": {"val": 8}}"""u8.ToArray());
         socket.Shutdown(SocketShutdown.Send);
 
-        socket.ReceiveTimeout = 5000;
+        socket.ReceiveTimeout = 30000;
         var all = new System.Text.StringBuilder();
         byte[] buffer = new byte[4096];
         for (int n; (n = socket.Receive(buffer)) > 0;)

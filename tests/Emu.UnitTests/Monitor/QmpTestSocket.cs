@@ -16,7 +16,7 @@ internal sealed class QmpTestSocket : IDisposable
         _socket = endpoint is UnixDomainSocketEndPoint
             ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
             : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _socket.ReceiveTimeout = 5000;
+        _socket.ReceiveTimeout = 30000;
         _socket.Connect(endpoint);
     }
 

@@ -15,4 +15,6 @@ echo "bench: macro speed (speed guest, Emu and QEMU TCG)"
 $BENCH macro speed || status=1
 echo "bench: macro migrate (precopy, Emu and QEMU, same QMP script)"
 $BENCH macro migrate || status=1
+echo "bench: macro migrate --postcopy (ab 256 MiB and 1 GiB, switched after the first pass)"
+$BENCH macro migrate --postcopy || status=1
 exit $status

@@ -40,7 +40,7 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
         });
         src.Execute("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" });
         var sw = Stopwatch.StartNew();
-        bool postcopyStarted = false;
+        TimeSpan? postcopyStartedAt = null;
         while (true)
         {
             JsonObject info = QueryMigrate(src);
@@ -49,13 +49,13 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             switch (status)
             {
                 case "completed":
-                    return Completed(info, destination, dst);
+                    return Completed(info, destination, dst, postcopyStartedAt is { } at ? sw.Elapsed - at : null);
                 case "failed":
                     return MigrationOutcome.Failed(emulator, $"failed: {info["error-desc"]?.GetValue<string>() ?? "(no error-desc)"}"
                         + (migrationCase.Postcopy && emulator == EmulatorKind.Qemu ? UserfaultfdHint() : ""));
-                case "active" when migrationCase.Postcopy && !postcopyStarted && Ram(info, "dirty-sync-count") >= 2:
+                case "active" when migrationCase.Postcopy && postcopyStartedAt == null && Ram(info, "dirty-sync-count") >= 2:
                     src.Execute("migrate-start-postcopy");
-                    postcopyStarted = true;
+                    postcopyStartedAt = sw.Elapsed;
                     break;
             }
 
@@ -68,18 +68,27 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
         }
     }
 
-    /// <summary>Sets <c>postcopy-ram</c> on both sides; returns why it was refused, or null.</summary>
+    /// <summary>
+    /// Sets <c>postcopy-ram</c> on both sides and <c>postcopy-blocktime</c> on the destination; returns why it was
+    /// refused, or null.
+    /// </summary>
     private string? EnablePostcopy(QmpClient src, QmpClient dst)
     {
-        var caps = new JsonObject
+        foreach ((QmpClient qmp, string side, string[] names) in new[]
         {
-            ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "postcopy-ram", ["state"] = true }),
-        };
-        foreach ((QmpClient qmp, string side) in new[] { (dst, "destination"), (src, "source") })
+            (dst, "destination", new[] { "postcopy-ram", "postcopy-blocktime" }),
+            (src, "source", new[] { "postcopy-ram" }),
+        })
         {
+            var list = new JsonArray();
+            foreach (string name in names)
+            {
+                list.Add(new JsonObject { ["capability"] = name, ["state"] = true });
+            }
+
             try
             {
-                qmp.Execute("migrate-set-capabilities", caps);
+                qmp.Execute("migrate-set-capabilities", new JsonObject { ["capabilities"] = list });
             }
             catch (QmpErrorException e)
             {
@@ -100,9 +109,19 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             + "a container's seccomp profile may also block the syscall)";
     }
 
-    private MigrationOutcome Completed(JsonObject info, VmProcess destination, QmpClient dst)
+    private MigrationOutcome Completed(JsonObject info, VmProcess destination, QmpClient dst, TimeSpan? switchToDone)
     {
         double? truePause = emulator == EmulatorKind.Emu ? destination.ReadTruePauseMs(TimeSpan.FromSeconds(3)) : null;
+        long? blocktime = null;
+        PostcopySummary? summary = null;
+        if (switchToDone != null)
+        {
+            // The destination completes after the source has sent its last page; its blocktime is final then.
+            JsonObject dstInfo = WaitForMigrationStatus(dst, "completed");
+            blocktime = Long(dstInfo, "postcopy-blocktime");
+            summary = emulator == EmulatorKind.Emu ? destination.ReadPostcopySummary(TimeSpan.FromSeconds(3)) : null;
+        }
+
         string result = "completed";
         string dstStatus = WaitForStatus(dst, "running");
         if (dstStatus != "running")
@@ -131,7 +150,10 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             SetupTimeMs: Long(info, "setup-time"),
             TransferredBytes: Ram(info, "transferred"),
             Passes: Ram(info, "dirty-sync-count"),
-            TruePauseMs: truePause);
+            TruePauseMs: truePause,
+            SwitchToDoneMs: switchToDone is { } t ? (long)t.TotalMilliseconds : null,
+            BlocktimeMs: blocktime,
+            Postcopy: summary);
     }
 
     /// <summary>
@@ -178,6 +200,19 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
         }
 
         return status;
+    }
+
+    /// <summary>Polls <c>query-migrate</c> until its status is <paramref name="wanted"/>; returns the last answer.</summary>
+    private static JsonObject WaitForMigrationStatus(QmpClient qmp, string wanted)
+    {
+        var sw = Stopwatch.StartNew();
+        JsonObject info;
+        while ((info = QueryMigrate(qmp))["status"]?.GetValue<string>() != wanted && sw.Elapsed < SettleTimeout)
+        {
+            Thread.Sleep(PollInterval);
+        }
+
+        return info;
     }
 
     private static JsonObject QueryMigrate(QmpClient qmp) => qmp.Execute("query-migrate").AsObject();

@@ -146,21 +146,32 @@ internal sealed partial class VmProcess : IDisposable
     /// Emu's true guest pause (source vCPU stop to destination vCPU start), from the destination's log line
     /// <c>migration: true pause = X ms</c>; waits up to <paramref name="timeout"/> for the log to be flushed.
     /// </summary>
-    public double? ReadTruePauseMs(TimeSpan timeout)
+    public double? ReadTruePauseMs(TimeSpan timeout) => ReadFromLog(timeout, log =>
+    {
+        Match m = TruePauseLine().Match(log);
+        return m.Success
+            ? double.Parse(m.Groups[1].Value.Replace(',', '.'), System.Globalization.CultureInfo.InvariantCulture)
+            : (double?)null;
+    });
+
+    /// <summary>Emu's destination postcopy figures (<see cref="PostcopySummary"/>), waiting for the log as above.</summary>
+    public PostcopySummary? ReadPostcopySummary(TimeSpan timeout) => ReadFromLog(timeout, PostcopySummary.Parse);
+
+    /// <summary>Polls Emu's log until <paramref name="parse"/> finds its line or <paramref name="timeout"/> passes.</summary>
+    private T? ReadFromLog<T>(TimeSpan timeout, Func<string, T?> parse)
     {
         var sw = Stopwatch.StartNew();
         do
         {
-            Match m = TruePauseLine().Match(ReadShared(LogPath));
-            if (m.Success)
+            if (parse(ReadShared(LogPath)) is { } found)
             {
-                return double.Parse(m.Groups[1].Value.Replace(',', '.'), System.Globalization.CultureInfo.InvariantCulture);
+                return found;
             }
 
             Thread.Sleep(50);
         }
         while (sw.Elapsed < timeout);
-        return null;
+        return default;
     }
 
     /// <summary>The tails of stderr and the serial output, for error messages.</summary>

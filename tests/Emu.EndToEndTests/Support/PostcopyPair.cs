@@ -3,19 +3,23 @@ using System.Text.Json.Nodes;
 namespace Emu.EndToEndTests.Support;
 
 /// <summary>
-/// A source and a destination emu running the ab guest with postcopy-ram set on both, connected over loopback
-/// TCP: start the migration, switch to postcopy, poll both statuses.
+/// A source and a destination emu running a guest (ab unless told) with postcopy-ram set on both, connected over
+/// loopback TCP: start the migration, switch to postcopy, poll both statuses.
 /// </summary>
 public sealed class PostcopyPair : IDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
 
-    private PostcopyPair(string name, ulong ramMiB, IReadOnlyList<string> capabilities)
+    /// <summary>What the guest prints after each pass over its region (ab: "B", pcsum: "P").</summary>
+    private readonly string _passMark;
+
+    private PostcopyPair(string guest, string passMark, string name, ulong ramMiB, IReadOnlyList<string> capabilities)
     {
+        _passMark = passMark;
         RamBytes = ramMiB << 20;
         Port = Loopback.FreeTcpPort();
-        Source = EmuProcess.StartGuest("ab", $"{name}-src", "-m", $"{ramMiB}M");
-        Destination = EmuProcess.StartGuest("ab", $"{name}-dst", "-m", $"{ramMiB}M", "-d", "info", "--log-file", "dst.log", "-incoming", $"tcp:127.0.0.1:{Port}");
+        Source = EmuProcess.StartGuest(guest, $"{name}-src", "-m", $"{ramMiB}M");
+        Destination = EmuProcess.StartGuest(guest, $"{name}-dst", "-m", $"{ramMiB}M", "-d", "info", "--log-file", "dst.log", "-incoming", $"tcp:127.0.0.1:{Port}");
         SourceQmp = Source.ConnectQmp();
         DestinationQmp = Destination.ConnectQmp();
         SetCapabilities(SourceQmp, capabilities);
@@ -39,7 +43,11 @@ public sealed class PostcopyPair : IDisposable
         : "";
 
     public static PostcopyPair Start(string name, ulong ramMiB = 128, params string[] capabilities) =>
-        new(name, ramMiB, ["postcopy-ram", .. capabilities]);
+        new("ab", "B", name, ramMiB, ["postcopy-ram", .. capabilities]);
+
+    /// <summary>The same pair running <paramref name="guest"/>, which prints <paramref name="passMark"/> after each pass.</summary>
+    public static PostcopyPair StartGuest(string guest, string passMark, string name, ulong ramMiB, params string[] capabilities) =>
+        new(guest, passMark, name, ramMiB, ["postcopy-ram", .. capabilities]);
 
     public static void SetCapabilities(QmpClient qmp, IEnumerable<string> names)
     {
@@ -53,12 +61,13 @@ public sealed class PostcopyPair : IDisposable
     }
 
     /// <summary>
-    /// migrate, wait for the first pass to be under way, then migrate-start-postcopy, and wait until the
-    /// destination listens (a break before that is a failed switch, not a postcopy to recover).
+    /// Wait for the guest's first pass, migrate, wait for the first migration pass to be under way, then
+    /// migrate-start-postcopy, and wait until the destination listens (a break before that is a failed switch,
+    /// not a postcopy to recover).
     /// </summary>
     public void MigrateAndSwitch(string uri)
     {
-        Source.WaitForSerial("B", Timeout);
+        Source.WaitForSerial(_passMark, Timeout);
         SourceQmp.Execute("migrate", new JsonObject { ["uri"] = uri });
         WaitFor(() => Transferred(SourceQmp) > (long)(RamBytes / 4), "the first pass under way");
         SourceQmp.Execute("migrate-start-postcopy");

@@ -215,6 +215,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             Firmware = biosPath != null ? ReadImage(biosPath, "-bios") : null,
             FirmwareName = biosPath ?? "",
             DrivePath = o.Drive,
+            BootDevice = o.Boot[0],
             Serial = serial,
             Debugcon = debugcon,
             NoReboot = o.NoReboot,

@@ -79,6 +79,16 @@ public sealed partial class PcBootTests
         Assert.False(emu.HasExited, emu.Diagnostics());
     }
 
+    [Fact]
+    public void TheBiosFollowsTheBootOrderFromFwCfg()
+    {
+        using var emu = new EmuProcess("bootorder");
+        emu.Start("-drive", $"file={EmuProcess.GuestPath("clock")},format=raw", "-boot", "n", "-serial", $"file:{emu.SerialPath}", "-display", "none");
+        string serial = emu.WaitForSerial("No bootable disk", Timeout);
+        Assert.Contains("No bootable disk: the boot order (fw_cfg) names no hard disk", serial);
+        Assert.DoesNotContain("clock: running", serial);
+    }
+
     [X11ToolFact("xwininfo", "xdotool")]
     public void KeysTypedIntoTheWindowReachTheGuest()
     {

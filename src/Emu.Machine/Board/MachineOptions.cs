@@ -22,6 +22,9 @@ public sealed record MachineOptions
     /// <summary>A raw disk image for the ATA master, or null.</summary>
     public string? DrivePath { get; init; }
 
+    /// <summary>The first boot device letter for the firmware (QEMU -boot), through fw_cfg.</summary>
+    public char BootDevice { get; init; } = 'c';
+
     public ICharBackend? Serial { get; init; }
 
     public ICharBackend? Debugcon { get; init; }

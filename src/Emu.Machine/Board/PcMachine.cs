@@ -52,7 +52,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         new IsaDebugExit(code => GuestExit(code)).Register(Io);
         Rtc = new Mc146818(Clock, Pic, options.RamSizeBytes);
         Rtc.Register(Io);
-        FwCfg = new FwCfg(options.RamSizeBytes);
+        FwCfg = new FwCfg(options.RamSizeBytes, bootDevice: options.BootDevice);
         FwCfg.Register(Io);
         Keyboard = new I8042(Pic);
         Keyboard.Register(Io);

@@ -14,6 +14,7 @@ public static class CommandLine
         ["-append"] = (nameof(EmuOptions.Append), true),
         ["-bios"] = (nameof(EmuOptions.Bios), true),
         ["-drive"] = (nameof(EmuOptions.Drive), true),
+        ["-boot"] = (nameof(EmuOptions.Boot), true),
         ["-serial"] = (nameof(EmuOptions.Serial), true),
         ["-debugcon"] = (nameof(EmuOptions.Debugcon), true),
         ["-display"] = (nameof(EmuOptions.Display), true),
@@ -63,6 +64,9 @@ public static class CommandLine
                 case "-drive":
                     values[sw.Key] = ParseDrive(value);
                     break;
+                case "-boot":
+                    values[sw.Key] = value.StartsWith("order=", StringComparison.Ordinal) ? value[6..] : value;
+                    break;
                 default:
                     values[sw.Key] = value;
                     break;
@@ -81,6 +85,11 @@ public static class CommandLine
         if (o.Display is not ("none" or "sdl"))
         {
             throw new ConfigurationException($"emu: option '-display': '{o.Display}' is not supported (use none or sdl)");
+        }
+
+        if (o.Boot.Length == 0 || o.Boot.Any(c => c is not ('a' or 'c' or 'd' or 'n')))
+        {
+            throw new ConfigurationException($"emu: option '-boot': '{o.Boot}' is not a boot order of a, c, d, n");
         }
 
         if (o.Smp != 1)

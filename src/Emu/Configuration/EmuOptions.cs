@@ -19,6 +19,9 @@ public sealed class EmuOptions
     /// <summary>A raw disk image for the ATA master (<c>-drive file=PATH,format=raw</c>).</summary>
     public string? Drive { get; set; }
 
+    /// <summary>QEMU -boot: the first boot device letter handed to the firmware through fw_cfg (c = hard disk).</summary>
+    public string Boot { get; set; } = "c";
+
     public string Serial { get; set; } = "stdio";
 
     public string Debugcon { get; set; } = "none";

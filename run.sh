@@ -54,9 +54,6 @@ build_guests() {
     for src in guests/*.asm; do
         [ -e "$src" ] || continue
         name=$(basename "$src" .asm)
-        case "$name" in
-            *.img) ;;
-        esac
         # A guest whose first line says "; image" is a raw disk image; the rest are multiboot ELF32 files.
         if head -n 1 "$src" | grep -q '; image'; then
             nasm -f bin -I guests/include/ -o "$OUT/guests/$name.img" "$src"

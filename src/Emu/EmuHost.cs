@@ -121,14 +121,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             Console.Error.WriteLine(exit.Message);
         }
 
-        _runStateEvents.EmitShutdown(exit.Reason switch
-        {
-            "host-qmp-quit" => ShutdownCause.HostQmpQuit,
-            "host-ui" => ShutdownCause.HostUi,
-            "guest-reset" => ShutdownCause.GuestReset,
-            "host-error" or "internal-error" => ShutdownCause.HostError,
-            _ => ShutdownCause.GuestShutdown,
-        });
+        _runStateEvents.EmitShutdown(ShutdownCauseNames.TryParse(exit.Reason, out ShutdownCause cause) ? cause : ShutdownCause.HostError);
         Log.Information("machine ended: {Reason}, exit code {ExitCode}", exit.Reason, exit.ExitCode);
         return exit.ExitCode;
     }
@@ -141,13 +134,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         }
     }
 
-    private void RequestQuit(ShutdownCause cause) =>
-        _exit.TrySetResult(new MachineExit(0, cause switch
-        {
-            ShutdownCause.HostQmpQuit => "host-qmp-quit",
-            ShutdownCause.HostUi => "host-ui",
-            _ => "host-signal",
-        }, null));
+    private void RequestQuit(ShutdownCause cause) => _exit.TrySetResult(new MachineExit(0, cause.ToQmp(), null));
 
     /// <summary>-serial stdio is two-way: what the user types reaches the guest's COM1.</summary>
     private void ForwardStdinToSerial()

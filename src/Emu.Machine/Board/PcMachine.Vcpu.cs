@@ -49,7 +49,7 @@ public sealed partial class PcMachine
         {
             // A bug in the emulator, not the guest: end with one line, detail in the log.
             Log.Error(e, "vCPU thread failed");
-            EndMachine(new MachineExit(1, "internal-error", $"emu: internal error on vcpu/0: {e.Message}"));
+            EndMachine(new MachineExit(1, "host-error", $"emu: internal error on vcpu/0: {e.Message}"));
         }
     }
 

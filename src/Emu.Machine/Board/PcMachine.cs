@@ -188,5 +188,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     }
 }
 
-/// <summary>How the machine ended: the process exit code, QEMU's SHUTDOWN reason, and a message for a person.</summary>
+/// <summary>
+/// How the machine ended: the process exit code, QEMU's SHUTDOWN reason by its QMP name ("guest-shutdown",
+/// "guest-reset", "host-error", …), and a message for a person.
+/// </summary>
 public sealed record MachineExit(int ExitCode, string Reason, string? Message);

@@ -11,6 +11,13 @@ public static class ShutdownCauseNames
 
     public static string ToQmp(this ShutdownCause cause) => Names[(int)cause];
 
+    public static bool TryParse(string name, out ShutdownCause cause)
+    {
+        int i = Array.IndexOf(Names, name);
+        cause = i < 0 ? ShutdownCause.None : (ShutdownCause)i;
+        return i >= 0;
+    }
+
     /// <summary>QEMU shutdown_caused_by_guest (subsystem-reset counts as the guest's, as in QEMU).</summary>
     public static bool IsGuest(this ShutdownCause cause) => cause >= ShutdownCause.GuestShutdown;
 }

@@ -10,16 +10,12 @@ internal static unsafe partial class HostMemory
 {
     private const int ProtRead = 1, ProtWrite = 2;
     private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
-    private const int MadvDontNeed = 4;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int munmap(nint addr, nuint length);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int madvise(nint addr, nuint length, int advice);
 
     public static byte* Allocate(ulong bytes)
     {
@@ -33,7 +29,4 @@ internal static unsafe partial class HostMemory
     }
 
     public static void Free(byte* p, ulong bytes) => _ = munmap((nint)p, (nuint)bytes);
-
-    /// <summary>Gives pages back to the kernel; they read as zero afterwards (a discarded postcopy page).</summary>
-    public static void Discard(byte* p, ulong bytes) => _ = madvise((nint)p, (nuint)bytes, MadvDontNeed);
 }

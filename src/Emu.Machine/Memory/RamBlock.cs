@@ -105,17 +105,6 @@ public sealed unsafe class RamBlock : IDisposable
         DirtyLog.MarkRangeDirty(offset, (ulong)data.Length);
     }
 
-    /// <summary>Drops the content of pages so they read as zero (postcopy discard, zero-page placement).</summary>
-    public void DiscardPages(int firstPage, int count)
-    {
-        if (firstPage < 0 || count < 0 || firstPage + count > PageCount)
-        {
-            throw new ArgumentOutOfRangeException(nameof(firstPage), $"memory: discard of pages {firstPage}+{count} outside '{IdStr}'");
-        }
-
-        HostMemory.Discard(_host + ((ulong)firstPage << PageShift), (ulong)count << PageShift);
-    }
-
     public void Dispose()
     {
         if (_host != null)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Emu.Machine.Memory;
 using Serilog;
 
@@ -27,6 +28,10 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
 
     // QEMU mis->page_requested: pages asked for and not placed yet → when the request went out (0: not yet).
     private readonly Dictionary<(RamBlock, int), long> _outstanding = [];
+
+    // Pages somebody is parked on → how many are parked on each. A placement wakes the waiters only when its page
+    // is here: waking every parked vCPU for every background page costs a context switch per page.
+    private readonly Dictionary<(RamBlock, int), int> _awaited = [];
     private readonly Thread _thread;
     private RamBlock? _lastBlock;
     private string? _failure;
@@ -113,6 +118,7 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
                 }
 
                 _waiters++;
+                CollectionsMarshal.GetValueRefOrAddDefault(_awaited, (block, pageIndex), out _)++;
                 try
                 {
                     while (!received.IsReceived(pageIndex))
@@ -129,6 +135,10 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
                 finally
                 {
                     _waiters--;
+                    if (--CollectionsMarshal.GetValueRefOrNullRef(_awaited, (block, pageIndex)) == 0)
+                    {
+                        _awaited.Remove((block, pageIndex));
+                    }
                 }
             }
         }
@@ -155,7 +165,7 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
                 Latency.Record(now - sentAt);
             }
 
-            if (_waiters > 0)
+            if (_waiters > 0 && _awaited.ContainsKey((block, pageIndex)))
             {
                 Monitor.PulseAll(_lock);
             }

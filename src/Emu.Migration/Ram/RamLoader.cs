@@ -160,20 +160,29 @@ public sealed partial class RamLoader : ILiveSectionLoader
         int page = (int)(addr >> RamBlock.PageShift);
         if (Postcopy != null)
         {
-            // QEMU postcopy_place_page_zero: a page not received was discarded, so it reads as zero already;
-            // publishing it is all that placing a zero page takes.
             Place(b, page, null);
             return;
         }
 
-        Span<byte> dst = b.Page(page);
-        if (!ZeroPage.IsZero(dst))
+        if (ClearPage(b, page))
         {
-            dst.Clear();
             b.DirtyLog.MarkPageDirty(page);
         }
 
         PagesLoaded++;
+    }
+
+    /// <summary>Zeroes a page unless it reads as zero already (QEMU ram_handle_zero); true if it was changed.</summary>
+    private static bool ClearPage(RamBlock b, int page)
+    {
+        Span<byte> dst = b.Page(page);
+        if (ZeroPage.IsZero(dst))
+        {
+            return false;
+        }
+
+        dst.Clear();
+        return true;
     }
 
     private void LoadPage(MigrationStream s, RamBlock b, ulong addr, long at)
@@ -206,9 +215,15 @@ public sealed partial class RamLoader : ILiveSectionLoader
             return;
         }
 
+        // A missing page still holds its stale precopy bytes (see PostcopyIncoming.HandleListen), so a zero page
+        // is cleared here rather than assumed; nobody reads it before the received bit is published.
         if (data != null)
         {
             data.ReadBytes(b.Page(page));
+        }
+        else
+        {
+            ClearPage(b, page);
         }
 
         b.DirtyLog.MarkPageDirty(page);

@@ -35,15 +35,6 @@ public sealed class RamBlockTests
     }
 
     [Fact]
-    public void DiscardedPagesReadAsZero()
-    {
-        using var block = new RamBlock("pc.ram", 4 * RamBlock.PageSize);
-        block.Page(2).Fill(0xAB);
-        block.DiscardPages(2, 1);
-        Assert.True(block.Page(2).IndexOfAnyExcept((byte)0) < 0);
-    }
-
-    [Fact]
     public void MissingPageWaitsForTheFaultHandlerBeforeAccess()
     {
         using var block = new RamBlock("pc.ram", 4 * RamBlock.PageSize);

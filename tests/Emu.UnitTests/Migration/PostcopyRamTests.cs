@@ -233,6 +233,29 @@ public class PostcopyRamTests
     }
 
     [Fact]
+    public void AZeroPagePlacedOverStalePrecopyBytesReadsAsZero()
+    {
+        // Discarded pages keep their stale precopy bytes behind a clear received bit; placing a zero page must
+        // clear them, since nothing unmapped them.
+        using var m = new FakeMachine(("pc.ram", 4 * 4096));
+        RamBlock b = m.RamBlocks[0];
+        b.Page(2).Fill(0xAB);
+        var fault = new PostcopyFaultThread(new DestinationReturnPath(), null, Log.Logger);
+        b.Received = new ReceivedBitmap(b.PageCount);
+        b.PageFaultHandler = fault;
+        var loader = new RamLoader(m.RamBlocks) { Postcopy = fault };
+        loader.Load(Stream(s =>
+        {
+            s.WriteU64(2 * 4096 | (ulong)RamSaveFlags.Zero);
+            Emu.Migration.VmState.SaveVmWriter.WriteIdStr(s, "pc.ram");
+            s.WriteU8(0);
+            s.WriteU64((ulong)RamSaveFlags.Eos);
+        }), RamSaver.SectionVersion, Emu.Migration.VmState.SectionType.SectionPart);
+        Assert.True(b.Received.IsReceived(2));
+        Assert.True(b.Page(2).IndexOfAnyExcept((byte)0) < 0);
+    }
+
+    [Fact]
     public void AFailedPostcopyReleasesParkedAccessorsWithTheReason()
     {
         using var m = new FakeMachine(("pc.ram", 4 * 4096));

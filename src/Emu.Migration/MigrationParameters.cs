@@ -43,6 +43,16 @@ public sealed record MigrationParameters
     /// <summary>QEMU DEFAULT_MIGRATE_XBZRLE_CACHE_SIZE.</summary>
     public const ulong DefaultXbzrleCacheSizeBytes = 64UL << 20;
 
+    /// <summary>
+    /// Emu's x-postcopy-recover-timeout, on the destination: how long a postcopy-paused destination waits for a
+    /// recovery before it fails (its guest cannot go on without the missing pages). 0, the default, waits forever
+    /// as QEMU does.
+    /// </summary>
+    public ulong PostcopyRecoverTimeoutMs { get; init; }
+
+    /// <summary>The largest x-postcopy-recover-timeout: one day.</summary>
+    public const ulong MaxPostcopyRecoverTimeoutSeconds = 24 * 60 * 60;
+
     /// <summary>QEMU migrate_params_check for the parameters Emu has; null when valid. Texts are QEMU's.</summary>
     public string? Validate()
     {
@@ -74,6 +84,11 @@ public sealed record MigrationParameters
         if (MaxCpuThrottlePercent < CpuThrottleInitialPercent || MaxCpuThrottlePercent > 99)
         {
             return InvalidValue("max_cpu_throttle", "an integer in the range of cpu_throttle_initial to 99");
+        }
+
+        if (PostcopyRecoverTimeoutMs > MaxPostcopyRecoverTimeoutSeconds * 1000)
+        {
+            return InvalidValue("x_postcopy_recover_timeout", $"an integer in the range of 0 to {MaxPostcopyRecoverTimeoutSeconds} seconds");
         }
 
         return null;

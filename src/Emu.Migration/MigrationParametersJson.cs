@@ -31,6 +31,7 @@ public static class MigrationParametersJson
         new("max-postcopy-bandwidth", Kind.UInt64, p => p.MaxPostcopyBandwidthBytesPerSec, (p, v) => p with { MaxPostcopyBandwidthBytesPerSec = v }),
         new("max-cpu-throttle", Kind.UInt8, p => p.MaxCpuThrottlePercent, (p, v) => p with { MaxCpuThrottlePercent = v }),
         new("xbzrle-cache-size", Kind.UInt64, p => p.XbzrleCacheSizeBytes, (p, v) => p with { XbzrleCacheSizeBytes = v }),
+        new("x-postcopy-recover-timeout", Kind.UInt64, p => p.PostcopyRecoverTimeoutMs, (p, v) => p with { PostcopyRecoverTimeoutMs = v }),
     ];
 
     /// <summary>query-migrate-parameters.</summary>

@@ -35,6 +35,12 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
     private int _state32;
     private long _listenStartTicks;
 
+    // The main channel's loader count at LISTEN: pages it placed after that are postcopy pages.
+    private long _mainPagesAtListen;
+
+    // Pages placed by preempt-channel loaders that have ended (one per connection, so a recovery adds another).
+    private long _preemptPagesPlaced;
+
     internal PostcopyIncoming(IMigratableMachine machine, MigrationStateMachine state, MigrationOptions options, RamLoader ram,
         Func<VmStateLoader> packageLoader, Action startGuest, ILogger log)
     {
@@ -76,6 +82,21 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
 
     /// <summary>Pages missing at LISTEN (discarded ranges).</summary>
     public long PagesMissingAtListen { get; private set; }
+
+    /// <summary>
+    /// Pages the main channel placed since LISTEN. Read by the listen thread, the only one that loads from the main
+    /// channel after LISTEN, or once it has ended.
+    /// </summary>
+    public long MainChannelPagesPlaced => _ram.PagesLoaded - _mainPagesAtListen;
+
+    /// <summary>Pages placed from preempt channels whose thread has ended (see <see cref="AddPreemptPagesPlaced"/>).</summary>
+    public long PreemptChannelPagesPlaced => Interlocked.Read(ref _preemptPagesPlaced);
+
+    /// <summary>
+    /// A preempt channel's thread adds its loader's placed-page count when it ends, so counting costs the placement
+    /// path nothing beyond the loader's own counter.
+    /// </summary>
+    internal void AddPreemptPagesPlaced(long pages) => Interlocked.Add(ref _preemptPagesPlaced, pages);
 
     /// <summary>Pages still missing now.</summary>
     public long PagesMissing
@@ -252,6 +273,7 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
         }
 
         _listenStartTicks = Stopwatch.GetTimestamp();
+        _mainPagesAtListen = _ram.PagesLoaded;
         Fault = new PostcopyFaultThread(ReturnPath, Blocktime, _log);
         long missing = 0;
         foreach (RamBlock b in _blocks.Values)
@@ -385,7 +407,8 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
     /// <summary>
     /// QEMU postcopy_ram_incoming_cleanup once every page is in: the received bitmaps and the fault handler go
     /// (accesses are plain again), the fault thread stops, state end; the numbers the bench harness parses are
-    /// logged in one line (see <see cref="ResultLogTemplate"/>), the latency histogram in another.
+    /// logged in one line (see <see cref="ResultLogTemplate"/>), the latency histogram in another. The caller has
+    /// joined the preempt thread, so its pages are counted.
     /// </summary>
     public void Finish()
     {
@@ -401,7 +424,8 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
         FaultLatencyHistogram? lat = Fault?.Latency;
         _log.Information(ResultLogTemplate,
             postcopyMs, Blocktime?.TotalMs ?? 0, string.Join(",", Blocktime?.VcpuMs ?? []), Fault?.RequestsSent ?? 0,
-            lat?.PercentileUs(50) ?? 0, lat?.PercentileUs(99) ?? 0, PagesMissingAtListen);
+            lat?.PercentileUs(50) ?? 0, lat?.PercentileUs(99) ?? 0, PagesMissingAtListen,
+            MainChannelPagesPlaced, PreemptChannelPagesPlaced);
         _log.Information("postcopy: fault latency histogram (request sent to page placed): {Histogram}", lat?.Describe() ?? "(no requests)");
     }
 
@@ -410,5 +434,5 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
 
     /// <summary>The one log line with postcopy's numbers, parsed by ./run.sh bench.</summary>
     public const string ResultLogTemplate =
-        "postcopy: done in {PostcopyMs} ms, blocktime {BlocktimeMs} ms, vcpu blocktime [{VcpuBlocktimeMs}] ms, {PageRequests} page requests, fault latency p50 {FaultP50Us} us p99 {FaultP99Us} us, {PagesMissingAtListen} pages missing at listen";
+        "postcopy: done in {PostcopyMs} ms, blocktime {BlocktimeMs} ms, vcpu blocktime [{VcpuBlocktimeMs}] ms, {PageRequests} page requests, fault latency p50 {FaultP50Us} us p99 {FaultP99Us} us, {PagesMissingAtListen} pages missing at listen, {MainChannelPages} pages placed from the main channel and {PreemptChannelPages} from the preempt channel";
 }

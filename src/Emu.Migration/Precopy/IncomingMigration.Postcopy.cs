@@ -16,7 +16,8 @@ namespace Emu.Migration.Precopy;
 /// <remarks>
 /// A destination that loses its source stays in postcopy-paused, its guest waiting for the pages it lacks, until
 /// migrate-recover reconnects it (as QEMU). Giving up is explicit: migrate_cancel (or quit) on the paused
-/// destination fails the migration with an error naming the missing pages, and the process exits 1.
+/// destination, or Emu's x-postcopy-recover-timeout running out, fails the migration with an error naming the
+/// missing pages, and the process exits 1.
 /// </remarks>
 public sealed partial class IncomingMigration
 {
@@ -33,6 +34,12 @@ public sealed partial class IncomingMigration
     private MigrationListener? _preemptListener;
     private bool _shutDown;
 
+    // Guarded by _recoverLock: a pause is waiting for its recovery channel; the recover timeout ran out (for the
+    // pause under way, and the timeout it had).
+    private bool _awaitingRecovery;
+    private bool _recoverTimedOut;
+    private ulong _recoverTimeoutMs;
+
     /// <summary>The postcopy side once a return path or postcopy command was seen (blocktime, state).</summary>
     public PostcopyIncoming? Postcopy => _postcopy;
 
@@ -41,7 +48,7 @@ public sealed partial class IncomingMigration
     {
         lock (_recoverLock)
         {
-            if (_state.Current != MigrationStatus.PostcopyPaused || _recoverListener != null)
+            if (_state.Current != MigrationStatus.PostcopyPaused || _recoverListener != null || _shutDown || _recoverTimedOut)
             {
                 throw new MigrationException("Migrate recover can only be run when postcopy is paused.");
             }
@@ -79,11 +86,7 @@ public sealed partial class IncomingMigration
             throw new MigrationException($"migrate_cancel on the destination is only possible in postcopy-paused, not {_state.Current.ToQmp()}");
         }
 
-        lock (_recoverLock)
-        {
-            _shutDown = true;
-            Monitor.PulseAll(_recoverLock);
-        }
+        AbandonRecovery(timedOut: false);
     }
 
     private void StartListenThread(MigrationStream s)
@@ -151,13 +154,52 @@ public sealed partial class IncomingMigration
 
     private static bool IsLinkFailure(Exception e) => e is MigrationStreamException or IOException or SocketException or ObjectDisposedException;
 
-    private string LostSourceMessage(string cause) =>
-        $"postcopy: lost the source ({cause}) and recovery was abandoned; the guest cannot run without the {_postcopy?.PagesMissing ?? 0} pages it has not received";
+    private string LostSourceMessage(string cause)
+    {
+        string why;
+        lock (_recoverLock)
+        {
+            why = _recoverTimedOut
+                ? $"no recovery came within x-postcopy-recover-timeout ({_recoverTimeoutMs} ms)"
+                : "recovery was abandoned";
+        }
+
+        return $"postcopy: lost the source ({cause}) and {why}; the guest cannot run without the {_postcopy?.PagesMissing ?? 0} pages it has not received";
+    }
+
+    /// <summary>
+    /// Gives up waiting for a recovery (migrate_cancel, or the x-postcopy-recover-timeout of the pause under way):
+    /// the pause ends with no channel, also when a migrate-recover listener is waiting for a source that never
+    /// comes, and the listen thread fails the migration. A timeout counts only while its pause still waits.
+    /// </summary>
+    private void AbandonRecovery(bool timedOut)
+    {
+        lock (_recoverLock)
+        {
+            if (timedOut)
+            {
+                if (!_awaitingRecovery)
+                {
+                    return;
+                }
+
+                _recoverTimedOut = true;
+            }
+            else
+            {
+                _shutDown = true;
+            }
+
+            _recoverListener?.Dispose();
+            Monitor.PulseAll(_recoverLock);
+        }
+    }
 
     /// <summary>
     /// QEMU postcopy_pause_incoming: close the channel and the return path, postcopy-paused, and wait for
     /// migrate-recover's channel (QEMU postcopy_try_recover): postcopy-recover, the return path reopened on it.
-    /// Returns the new stream, or null when recovery is abandoned.
+    /// Returns the new stream, or null when recovery is abandoned (migrate_cancel, shutdown) or the
+    /// x-postcopy-recover-timeout, read at the pause, runs out first.
     /// </summary>
     private MigrationStream? PauseUntilRecovered(string cause)
     {
@@ -165,21 +207,46 @@ public sealed partial class IncomingMigration
         _preemptConnection?.Close();
         _postcopy!.ReturnPath.Close();
         StopPreempt(waitForEos: false);
+        ulong timeoutMs = _options.Parameters.PostcopyRecoverTimeoutMs;
+        lock (_recoverLock)
+        {
+            _awaitingRecovery = true;
+            _recoverTimedOut = false;
+            _recoverTimeoutMs = timeoutMs;
+        }
+
         MigrationStatus st = _state.Current;
         _state.TrySet(st, MigrationStatus.PostcopyPaused);
-        _log.Warning("postcopy: lost the source ({Cause}); paused with {Missing} pages missing, the guest waits; run migrate-recover to reconnect",
-            cause, _postcopy.PagesMissing);
+        _log.Warning("postcopy: lost the source ({Cause}); paused with {Missing} pages missing, the guest waits; run migrate-recover to reconnect (x-postcopy-recover-timeout {TimeoutMs} ms, 0: no limit)",
+            cause, _postcopy.PagesMissing, timeoutMs);
+        using Timer? giveUp = timeoutMs == 0 ? null : new Timer(_ => AbandonRecovery(timedOut: true), null, (long)timeoutMs, Timeout.Infinite);
+        try
+        {
+            return WaitForRecoveryChannel();
+        }
+        finally
+        {
+            lock (_recoverLock)
+            {
+                _awaitingRecovery = false;
+            }
+        }
+    }
+
+    /// <summary>Accepts on each migrate-recover listener until one channel connects or recovery is abandoned.</summary>
+    private MigrationStream? WaitForRecoveryChannel()
+    {
         while (true)
         {
             MigrationListener listener;
             lock (_recoverLock)
             {
-                while (_recoverListener == null && !_shutDown)
+                while (_recoverListener == null && !_shutDown && !_recoverTimedOut)
                 {
                     Monitor.Wait(_recoverLock);
                 }
 
-                if (_shutDown)
+                if (_shutDown || _recoverTimedOut)
                 {
                     return null;
                 }
@@ -187,51 +254,60 @@ public sealed partial class IncomingMigration
                 listener = _recoverListener!;
             }
 
+            MigrationConnection c;
             try
             {
-                MigrationConnection c = listener.Accept();
-                _connection = c;
-                if (_options.Has(MigrationCapability.PostcopyPreempt))
-                {
-                    StartPreemptAcceptor(listener);
-                }
-                else
-                {
-                    listener.Dispose();
-                }
-
-                lock (_recoverLock)
-                {
-                    _recoverListener = null;
-                }
-
-                _state.TrySet(MigrationStatus.PostcopyPaused, MigrationStatus.PostcopyRecover);
-                _postcopy.Channel = c.Stream;
-                _postcopy.ReturnPath.Open(c.Stream);
-                _ram!.ResetChannel();
-                _log.Information("postcopy: recovery channel connected");
-                return MigrationStream.ForReading(c.Stream);
+                c = listener.Accept();
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
             {
                 lock (_recoverLock)
                 {
                     _recoverListener = null;
-                    if (_shutDown)
+                    if (_shutDown || _recoverTimedOut)
                     {
                         return null;
                     }
                 }
 
                 _log.Warning("postcopy: recovery channel failed ({Cause}); still paused", e.Message);
+                continue;
             }
+
+            lock (_recoverLock)
+            {
+                _recoverListener = null;
+                if (_shutDown || _recoverTimedOut)
+                {
+                    // Given up while this connection was being accepted: the source is turned away.
+                    c.Close();
+                    listener.Dispose();
+                    return null;
+                }
+
+                // From here the timeout no longer applies: this pause has its channel.
+                _awaitingRecovery = false;
+            }
+
+            _connection = c;
+            if (_options.Has(MigrationCapability.PostcopyPreempt))
+            {
+                StartPreemptAcceptor(listener);
+            }
+            else
+            {
+                listener.Dispose();
+            }
+
+            _state.TrySet(MigrationStatus.PostcopyPaused, MigrationStatus.PostcopyRecover);
+            _postcopy!.Channel = c.Stream;
+            _postcopy.ReturnPath.Open(c.Stream);
+            _ram!.ResetChannel();
+            _log.Information("postcopy: recovery channel connected");
+            return MigrationStream.ForReading(c.Stream);
         }
     }
 
-    /// <summary>
-    /// The preempt channel (QEMU postcopy_preempt_thread): accepted on the migration listener after the main
-    /// channel, it carries only RAM page records, placed like the main channel's, until EOS or a break.
-    /// </summary>
     /// <summary>Ends the preempt thread: a channel never connected is given up; a connected one runs to its EOS.</summary>
     private void StopPreempt(bool waitForEos)
     {
@@ -251,15 +327,20 @@ public sealed partial class IncomingMigration
         _preemptThread.Start();
     }
 
+    /// <summary>
+    /// The preempt channel (QEMU postcopy_preempt_thread): accepted on the migration listener after the main
+    /// channel, it carries only RAM page records, placed like the main channel's, until EOS or a break.
+    /// </summary>
     private void PreemptLoop(MigrationListener listener)
     {
+        RamLoader? ram = null;
         try
         {
             MigrationConnection c = listener.Accept();
             listener.Dispose();
             Volatile.Write(ref _preemptConnection, c);
             var s = MigrationStream.ForReading(c.Stream);
-            var ram = new RamLoader(_machine.RamBlocks) { Postcopy = _postcopy?.Fault };
+            ram = new RamLoader(_machine.RamBlocks) { Postcopy = _postcopy?.Fault };
 
             // Pages may only be placed once LISTEN has installed the received bitmaps; the source connects this
             // channel after sending the package, so the first record waits here for that.
@@ -283,8 +364,16 @@ public sealed partial class IncomingMigration
         }
         catch (Exception e) when (IsLinkFailure(e))
         {
-            _log.Information("postcopy: preempt channel closed: {Cause}", e.Message);
+            _log.Information("postcopy: preempt channel closed after {Pages} pages placed: {Cause}", ram?.PagesLoaded ?? 0, e.Message);
             listener.Dispose();
+        }
+        finally
+        {
+            // Counted once per channel when its thread ends; whoever reads the total joins this thread first.
+            if (ram != null)
+            {
+                _postcopy?.AddPreemptPagesPlaced(ram.PagesLoaded);
+            }
         }
     }
 }

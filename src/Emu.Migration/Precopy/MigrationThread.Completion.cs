@@ -33,21 +33,9 @@ public sealed partial class MigrationThread
         ram.Phase = RamPhase.Downtime;
 
         MigrationStatus current = MigrationStatus.Active;
-        if (_options.Has(MigrationCapability.PauseBeforeSwitchover))
+        if (!MaybePause(ref current, MigrationStatus.Device))
         {
-            // QEMU migration_maybe_pause: active → pre-switchover, wait for migrate-continue, → device.
-            if (!_state.TrySet(MigrationStatus.Active, MigrationStatus.PreSwitchover))
-            {
-                return;
-            }
-
-            _pauseSem.Wait();
-            if (!_state.TrySet(MigrationStatus.PreSwitchover, MigrationStatus.Device))
-            {
-                return;
-            }
-
-            current = MigrationStatus.Device;
+            return;
         }
 
         s.RateLimitMax = 0;
@@ -83,6 +71,41 @@ public sealed partial class MigrationThread
             _log.Information("migration: completed in {TotalMs} ms, downtime {DowntimeMs} ms, {Bytes} bytes, {Passes} passes, throttle {Throttle}%",
                 _stats.TotalTimeMs, _stats.DowntimeMs, s.Position, _stats.DirtySyncCount, _machine.ThrottlePercent);
         }
+    }
+
+    /// <summary>
+    /// QEMU migration_maybe_pause, with the source VM already stopped: with pause-before-switchover, go
+    /// <paramref name="current"/> → pre-switchover, wait for migrate-continue, then → <paramref name="next"/>
+    /// (device at a precopy completion, postcopy-active at the postcopy switch) and make that the current state.
+    /// False when a cancel came first: the caller returns and <see cref="Finish"/> restarts the source.
+    /// </summary>
+    private bool MaybePause(ref MigrationStatus current, MigrationStatus next)
+    {
+        if (!_options.Has(MigrationCapability.PauseBeforeSwitchover))
+        {
+            return true;
+        }
+
+        // A migrate-continue that raced an earlier leaving of pre-switchover, or a cancel's release, may have left
+        // the semaphore positive: eat it (QEMU's timedwait loop), then look at the state.
+        while (_pauseSem.Wait(0))
+        {
+        }
+
+        if (!_state.TrySet(current, MigrationStatus.PreSwitchover))
+        {
+            return false;
+        }
+
+        _log.Information("migration: paused before switchover ({Next} next); waiting for migrate-continue", next.ToQmp());
+        _pauseSem.Wait();
+        if (!_state.TrySet(MigrationStatus.PreSwitchover, next))
+        {
+            return false;
+        }
+
+        current = next;
+        return true;
     }
 
     /// <summary>

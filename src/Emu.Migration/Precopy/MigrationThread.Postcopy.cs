@@ -109,9 +109,10 @@ public sealed partial class MigrationThread
     }
 
     /// <summary>
-    /// QEMU postcopy_start: postcopy-active, stop the VM, the discard list (a last sync: every page dirtied since
-    /// it was sent, and every page never sent), PING(2), then one PACKAGED blob of LISTEN, the device state,
-    /// PING(3) and RUN, then PING(4). From here a failure never restarts the source guest.
+    /// QEMU postcopy_start: postcopy-active (with pause-before-switchover only after the pause), stop the VM, the
+    /// discard list (a last sync: every page dirtied since it was sent, and every page never sent), PING(2), then
+    /// one PACKAGED blob of LISTEN, the device state, PING(3) and RUN, then PING(4). From the discard list on, a
+    /// failure never restarts the source guest; a cancel in pre-switchover does (nothing was sent yet).
     /// </summary>
     private void PostcopyStart()
     {
@@ -119,15 +120,28 @@ public sealed partial class MigrationThread
         RamSaver ram = Ram!;
         _downtimeStartMs = MonotonicClock.NowMs;
         _downtimeStamp.SourceStopMonotonicNs = MonotonicClock.NowNs;
-        if (!_state.TrySet(MigrationStatus.Active, MigrationStatus.PostcopyActive))
+        MigrationStatus current = MigrationStatus.Active;
+        if (!_options.Has(MigrationCapability.PauseBeforeSwitchover))
         {
-            return;
+            if (!_state.TrySet(MigrationStatus.Active, MigrationStatus.PostcopyActive))
+            {
+                return;
+            }
+
+            current = MigrationStatus.PostcopyActive;
         }
 
         _oldRunState = _machine.RunState;
         _globalState.Store(_oldRunState);
         _machine.Stop(RunState.FinishMigrate);
         _stoppedByUs = true;
+
+        // QEMU migration_maybe_pause(ms, &cur_state, POSTCOPY_ACTIVE): active → pre-switchover → postcopy-active.
+        if (!MaybePause(ref current, MigrationStatus.PostcopyActive))
+        {
+            return;
+        }
+
         Volatile.Write(ref _enteredPostcopy, true);
         ram.Phase = RamPhase.Downtime;
         ApplyRateLimit();

@@ -7,7 +7,7 @@ namespace Emu.EndToEndTests.Support;
 /// One <c>out/emu</c> process for an end-to-end test: a private temp directory for its sockets and logs,
 /// captured stdout and stderr, waits on the serial log with timeouts whose messages carry the serial and
 /// stderr tails, and the whole process tree killed on dispose. Set EMU_E2E_KEEP=1 to keep the directories and
-/// EMU_E2E_LOG=1 to give every process a <c>--log-file</c> there.
+/// EMU_E2E_LOG=1 to give every process without one a <c>--log-file</c> there.
 /// </summary>
 public sealed class EmuProcess : IDisposable
 {
@@ -173,7 +173,7 @@ public sealed class EmuProcess : IDisposable
             }
         }
 
-        if (Environment.GetEnvironmentVariable("EMU_E2E_LOG") == "1")
+        if (Environment.GetEnvironmentVariable("EMU_E2E_LOG") == "1" && !info.ArgumentList.Contains("--log-file"))
         {
             // Debugging aid: a full log per process, in its directory (keep it with EMU_E2E_KEEP=1).
             info.ArgumentList.Add("--log-file");

@@ -5,13 +5,17 @@ namespace Emu.EndToEndTests.Support;
 
 /// <summary>
 /// A migration source and destination, two real <c>out/emu</c> processes running the same guest, with their QMP
-/// clients connected: the destination waits on <c>-incoming tcp:127.0.0.1:PORT</c> (or <c>unix:PATH</c>), the
-/// source runs. Helpers set parameters and capabilities, start the migration and poll <c>query-migrate</c>
-/// (as QEMU's migration-test does), and read back the MIGRATION events each side emitted.
+/// clients connected: the destination waits on <c>-incoming tcp:127.0.0.1:PORT</c> (or <c>unix:PATH</c>) and logs
+/// to <see cref="DestinationLog"/>, the source runs. Helpers set parameters and capabilities, start the migration
+/// (and the postcopy switch) and poll <c>query-migrate</c> (as QEMU's migration-test does), and read back the
+/// MIGRATION events each side emitted.
 /// </summary>
 public sealed class MigrationPair : IDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>The destination's full log (debug level), in its directory.</summary>
+    public const string DestinationLogFile = "dst.log";
 
     /// <summary>Terminal migration states: a wait for another state fails at once when one of these is reached.</summary>
     private static readonly string[] Terminal = ["completed", "failed", "cancelled"];
@@ -19,15 +23,17 @@ public sealed class MigrationPair : IDisposable
     private readonly string _name;
     private readonly string[] _guestArgs;
     private readonly MigrationTransport _transport;
+    private readonly string _passMark;
     private int _destinations;
     private bool _defer;
 
-    private MigrationPair(string name, MigrationTransport transport, ulong ramBytes, string[] guestArgs)
+    private MigrationPair(string name, MigrationTransport transport, ulong ramBytes, string[] guestArgs, string passMark)
     {
         _name = name;
         _transport = transport;
         RamBytes = ramBytes;
         _guestArgs = guestArgs;
+        _passMark = passMark;
     }
 
     public EmuProcess Source { get; private set; } = null!;
@@ -41,26 +47,70 @@ public sealed class MigrationPair : IDisposable
     /// <summary>The URI the source migrates to (the destination's -incoming value).</summary>
     public string Uri { get; private set; } = "";
 
+    /// <summary>The destination's TCP port (tcp transport only), e.g. for a proxy in front of it.</summary>
+    public int Port => _transport == MigrationTransport.Tcp
+        ? int.Parse(Uri[(Uri.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture)
+        : throw new InvalidOperationException($"e2e: {_name} migrates over {_transport}, not tcp");
+
     public ulong RamBytes { get; }
+
+    /// <summary>The current destination's log file so far ("" before it wrote one).</summary>
+    public string DestinationLog
+    {
+        get
+        {
+            string path = Path.Combine(Destination.Directory, DestinationLogFile);
+            if (!File.Exists(path))
+            {
+                return "";
+            }
+
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            return reader.ReadToEnd();
+        }
+    }
 
     /// <summary>
     /// Starts the source (running <paramref name="guest"/> with <paramref name="ramMiB"/> MiB and an optional
     /// multiboot command line) and a destination listening on <paramref name="transport"/>; waits until the
-    /// source guest has printed its first <c>B</c> and the destination listens.
+    /// source guest has printed its first <paramref name="passMark"/> (ab: <c>B</c>, pcsum: <c>P</c>) and the
+    /// destination listens.
     /// </summary>
     /// <remarks>With <paramref name="deferIncoming"/> the destination gets <c>-incoming defer</c> and the test sends
     /// <c>migrate-incoming</c> with <see cref="Uri"/> itself.</remarks>
     public static MigrationPair Start(
-        string name, MigrationTransport transport = MigrationTransport.Tcp, int ramMiB = 256, string? append = null, string guest = "ab", bool deferIncoming = false)
+        string name, MigrationTransport transport = MigrationTransport.Tcp, int ramMiB = 256, string? append = null, string guest = "ab",
+        bool deferIncoming = false, string passMark = "B")
     {
         string[] guestArgs = append == null ? ["-m", $"{ramMiB}M"] : ["-m", $"{ramMiB}M", "-append", append];
-        var pair = new MigrationPair(name, transport, (ulong)ramMiB << 20, [guest, .. guestArgs]) { _defer = deferIncoming };
+        var pair = new MigrationPair(name, transport, (ulong)ramMiB << 20, [guest, .. guestArgs], passMark) { _defer = deferIncoming };
         try
         {
             pair.Source = EmuProcess.StartGuest(guest, $"{name}-src", guestArgs);
             pair.StartDestination();
             pair.SourceQmp = pair.Source.ConnectQmp();
-            pair.Source.WaitForSerial("B", Timeout);
+            pair.Source.WaitForSerial(passMark, Timeout);
+            return pair;
+        }
+        catch
+        {
+            pair.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A pair over TCP ready for postcopy: postcopy-ram and <paramref name="capabilities"/> on both sides, and
+    /// postcopy-blocktime on the destination.
+    /// </summary>
+    public static MigrationPair StartPostcopy(string name, int ramMiB = 128, string guest = "ab", string passMark = "B", params string[] capabilities)
+    {
+        MigrationPair pair = Start(name, ramMiB: ramMiB, guest: guest, passMark: passMark);
+        try
+        {
+            SetCapabilities(pair.SourceQmp, ["postcopy-ram", .. capabilities]);
+            SetCapabilities(pair.DestinationQmp, ["postcopy-ram", .. capabilities, "postcopy-blocktime"]);
             return pair;
         }
         catch
@@ -85,7 +135,7 @@ public sealed class MigrationPair : IDisposable
             ? $"unix:{Path.Combine(dst.Directory, "mig.sock")}"
             : $"tcp:127.0.0.1:{Loopback.FreeTcpPort()}";
         dst.Start(["-kernel", EmuProcess.GuestPath(guest), "-serial", $"file:{dst.SerialPath}", "-display", "none", "-qmp", dst.QmpSpec,
-            .. _guestArgs[1..], "-incoming", _defer ? "defer" : Uri, .. extraArgs]);
+            "--log-file", Path.Combine(dst.Directory, DestinationLogFile), .. _guestArgs[1..], "-incoming", _defer ? "defer" : Uri, .. extraArgs]);
         DestinationQmp = dst.ConnectQmp();
         if (!_defer)
         {
@@ -102,32 +152,71 @@ public sealed class MigrationPair : IDisposable
     /// <summary>Unlimited bandwidth (QEMU's default is 128 MiB/s), as QEMU's migration-test sets for the fast paths.</summary>
     public void SetUnlimitedBandwidth() => SetParameters(new JsonObject { ["max-bandwidth"] = 0 });
 
-    public void SetCapability(string capability, bool state = true) => SetCapability(SourceQmp, capability, state);
+    public void SetCapability(string capability, bool state = true) => SetCapabilities(SourceQmp, [capability], state);
 
-    public static void SetCapability(QmpClient qmp, string capability, bool state = true) =>
-        qmp.Execute("migrate-set-capabilities", new JsonObject
+    public static void SetCapability(QmpClient qmp, string capability, bool state = true) => SetCapabilities(qmp, [capability], state);
+
+    /// <summary>One migrate-set-capabilities setting every capability in <paramref name="names"/> to <paramref name="state"/>.</summary>
+    public static void SetCapabilities(QmpClient qmp, IEnumerable<string> names, bool state = true)
+    {
+        var list = new JsonArray();
+        foreach (string n in names)
         {
-            ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = capability, ["state"] = state }),
-        });
+            list.Add(new JsonObject { ["capability"] = n, ["state"] = state });
+        }
+
+        qmp.Execute("migrate-set-capabilities", new JsonObject { ["capabilities"] = list });
+    }
 
     /// <summary>QMP migrate to the destination.</summary>
-    public void Migrate() => SourceQmp.Execute("migrate", new JsonObject { ["uri"] = Uri });
+    public void Migrate() => Migrate(Uri);
+
+    /// <summary>QMP migrate to <paramref name="uri"/> (e.g. a proxy in front of the destination).</summary>
+    public void Migrate(string uri) => SourceQmp.Execute("migrate", new JsonObject { ["uri"] = uri });
 
     /// <summary>Migrates and waits for completed on the source, and for the destination to have completed too.</summary>
     public JsonObject MigrateToCompletion(TimeSpan? timeout = null)
     {
         Migrate();
         JsonObject info = WaitForSourceStatus("completed", timeout);
-        WaitForStatus(DestinationQmp, ["completed"], timeout ?? Timeout);
+        WaitForDestinationStatus("completed", timeout);
         return info;
+    }
+
+    /// <summary>
+    /// Migrates (to <paramref name="uri"/> or the destination), waits for the first pass to be a quarter done,
+    /// then sends migrate-start-postcopy.
+    /// </summary>
+    public void MigrateAndStartPostcopy(string? uri = null)
+    {
+        Migrate(uri ?? Uri);
+        WaitUntil(() => Transferred(SourceQmp) > (long)(RamBytes / 4), "the first pass under way");
+        SourceQmp.Execute("migrate-start-postcopy");
+    }
+
+    /// <summary>
+    /// <see cref="MigrateAndStartPostcopy"/>, then waits until both sides are in postcopy-active (a break before
+    /// that is a failed switch, not a postcopy to recover).
+    /// </summary>
+    public void MigrateAndSwitch(string? uri = null)
+    {
+        MigrateAndStartPostcopy(uri);
+        WaitForStatus(SourceQmp, ["postcopy-active", "completed"], Timeout, Diagnostics);
+        WaitForStatus(DestinationQmp, ["postcopy-active", "completed"], Timeout, Diagnostics);
     }
 
     public JsonObject WaitForSourceStatus(string status, TimeSpan? timeout = null) =>
         WaitForStatus(SourceQmp, [status], timeout ?? Timeout, Diagnostics);
 
+    public JsonObject WaitForDestinationStatus(string status, TimeSpan? timeout = null) =>
+        WaitForStatus(DestinationQmp, [status], timeout ?? Timeout, Diagnostics);
+
     public static string Status(JsonObject queryMigrate) => queryMigrate["status"]?.GetValue<string>() ?? "none";
 
     public JsonObject QuerySource() => SourceQmp.Execute("query-migrate").AsObject();
+
+    /// <summary>query-migrate's ram.transferred (0 before the migration has RAM figures).</summary>
+    public static long Transferred(QmpClient qmp) => qmp.Execute("query-migrate")["ram"]?["transferred"]?.GetValue<long>() ?? 0;
 
     /// <summary>
     /// Polls <c>query-migrate</c> every 50 ms until its status is one of <paramref name="statuses"/>; fails at
@@ -150,6 +239,21 @@ public sealed class MigrationPair : IDisposable
                 string why = Array.IndexOf(Terminal, status) >= 0 ? "ended" : $"still not there after {timeout.TotalSeconds:0} s";
                 throw new Xunit.Sdk.XunitException(
                     $"migration: waited for {string.Join('/', statuses)}, {why}: {info.ToJsonString()}\n{diagnostics?.Invoke()}");
+            }
+
+            Thread.Sleep(50);
+        }
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 50 ms; fails after <see cref="Timeout"/> naming <paramref name="what"/>.</summary>
+    public void WaitUntil(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > Timeout)
+            {
+                throw new Xunit.Sdk.XunitException($"e2e: waited {Timeout.TotalSeconds:0} s for {what}\n{Diagnostics()}");
             }
 
             Thread.Sleep(50);
@@ -186,6 +290,16 @@ public sealed class MigrationPair : IDisposable
         }
 
         return AbInvariant.CheckOverQmp(qmp, emu.Directory, ramBytes, regionBytes);
+    }
+
+    /// <summary>
+    /// Waits for the destination guest's next pass (so it ran on after the migration), then stops it and checks
+    /// the a-b invariant there.
+    /// </summary>
+    public byte CheckInvariantOnDestination()
+    {
+        Destination.WaitForSerial(_passMark, Destination.Serial.Count(c => c == _passMark[0]) + 1, Timeout);
+        return StopAndCheckInvariant(Destination, DestinationQmp, RamBytes);
     }
 
     public string Diagnostics() => Source.Diagnostics() + "\n" + Destination.Diagnostics();

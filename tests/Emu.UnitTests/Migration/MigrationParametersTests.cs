@@ -5,7 +5,7 @@ namespace Emu.UnitTests.Migration;
 
 public class MigrationParametersTests
 {
-    private static string? Apply(string json, out MigrationParameters p) =>
+    internal static string? Apply(string json, out MigrationParameters p) =>
         MigrationParametersJson.TryApply(new MigrationParameters(), JsonNode.Parse(json)!.AsObject(), out p);
 
     [Fact]

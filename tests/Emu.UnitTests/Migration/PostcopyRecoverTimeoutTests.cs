@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Emu.Migration;
 
 namespace Emu.UnitTests.Migration;
@@ -6,9 +5,6 @@ namespace Emu.UnitTests.Migration;
 /// <summary>Emu's x-postcopy-recover-timeout parameter: default, QMP name, range and refusal wording.</summary>
 public class PostcopyRecoverTimeoutTests
 {
-    private static string? Apply(string json, out MigrationParameters p) =>
-        MigrationParametersJson.TryApply(new MigrationParameters(), JsonNode.Parse(json)!.AsObject(), out p);
-
     [Fact]
     public void DefaultIsZeroWhichWaitsForeverAsQemu()
     {
@@ -22,7 +18,7 @@ public class PostcopyRecoverTimeoutTests
     [InlineData(86_400_000UL)]
     public void ValuesUpToOneDayApplyAndShowInTheQuery(ulong ms)
     {
-        Assert.Null(Apply($$"""{"x-postcopy-recover-timeout": {{ms}}}""", out MigrationParameters p));
+        Assert.Null(MigrationParametersTests.Apply($$"""{"x-postcopy-recover-timeout": {{ms}}}""", out MigrationParameters p));
         Assert.Equal(ms, p.PostcopyRecoverTimeoutMs);
         Assert.Equal(ms, (ulong)MigrationParametersJson.ToQmp(p)["x-postcopy-recover-timeout"]!);
     }
@@ -33,7 +29,7 @@ public class PostcopyRecoverTimeoutTests
     [InlineData("""{"x-postcopy-recover-timeout": "2s"}""", "Invalid parameter type for 'x-postcopy-recover-timeout', expected: integer")]
     public void OutOfRangeOrMistypedValuesAreRefusedAndChangeNothing(string json, string expected)
     {
-        Assert.Equal(expected, Apply(json, out MigrationParameters p));
+        Assert.Equal(expected, MigrationParametersTests.Apply(json, out MigrationParameters p));
         Assert.Equal(new MigrationParameters(), p);
     }
 }

@@ -24,4 +24,44 @@ internal sealed record MigrationOutcome(
     PostcopySummary? Postcopy = null)
 {
     public static MigrationOutcome Failed(EmulatorKind emulator, string why) => new(emulator, false, why);
+
+    /// <summary>
+    /// Repeated runs of one emulator as one outcome: each figure's median over the runs (the postcopy log summary
+    /// from the run with the median switch-to-done time). If any run did not complete, that run is the outcome, with
+    /// its place in the series, since a median would hide it.
+    /// </summary>
+    public static MigrationOutcome Median(List<MigrationOutcome> runs)
+    {
+        if (runs.Count == 1)
+        {
+            return runs[0];
+        }
+
+        int failed = runs.FindIndex(r => !r.Completed);
+        if (failed >= 0)
+        {
+            return runs[failed] with { Result = $"{runs[failed].Result} (run {failed + 1} of {runs.Count})" };
+        }
+
+        List<MigrationOutcome> bySwitch = [.. runs.OrderBy(r => r.SwitchToDoneMs ?? r.DowntimeMs ?? 0)];
+        long downMin = runs.Min(r => r.DowntimeMs ?? 0), downMax = runs.Max(r => r.DowntimeMs ?? 0);
+        return new MigrationOutcome(runs[0].Emulator, true, $"completed ×{runs.Count}, downtime {downMin}–{downMax} ms",
+            Mid(runs, r => r.TotalTimeMs), Mid(runs, r => r.DowntimeMs), Mid(runs, r => r.SetupTimeMs),
+            Mid(runs, r => r.TransferredBytes), Mid(runs, r => r.Passes), Mid(runs, r => r.TruePauseMs),
+            Mid(runs, r => r.SwitchToDoneMs), Mid(runs, r => r.BlocktimeMs), bySwitch[bySwitch.Count / 2].Postcopy);
+    }
+
+    /// <summary>The median of the figures present (the mean of the middle two for an even count), or null.</summary>
+    private static T? Mid<T>(List<MigrationOutcome> runs, Func<MigrationOutcome, T?> figure)
+        where T : struct, System.Numerics.INumber<T>
+    {
+        List<T> v = [.. runs.Select(figure).Where(x => x.HasValue).Select(x => x!.Value).Order()];
+        if (v.Count == 0)
+        {
+            return null;
+        }
+
+        int m = v.Count / 2;
+        return v.Count % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / (T.One + T.One);
+    }
 }

@@ -41,6 +41,7 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
         src.Execute("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" });
         var sw = Stopwatch.StartNew();
         TimeSpan? postcopyStartedAt = null;
+        bool limitRaised = false;
         while (true)
         {
             JsonObject info = QueryMigrate(src);
@@ -53,6 +54,10 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
                 case "failed":
                     return MigrationOutcome.Failed(emulator, $"failed: {info["error-desc"]?.GetValue<string>() ?? "(no error-desc)"}"
                         + (migrationCase.Postcopy && emulator == EmulatorKind.Qemu ? UserfaultfdHint() : ""));
+                case "active" when migrationCase.RaiseDowntimeLimit is { } raise && !limitRaised && Ram(info, "dirty-sync-count") >= raise.AfterPasses:
+                    src.Execute("migrate-set-parameters", new JsonObject { ["downtime-limit"] = raise.ToMs });
+                    limitRaised = true;
+                    break;
                 case "active" when migrationCase.Postcopy && postcopyStartedAt == null && Ram(info, "dirty-sync-count") >= 2:
                     src.Execute("migrate-start-postcopy");
                     postcopyStartedAt = sw.Elapsed;

@@ -14,6 +14,13 @@ public sealed partial class RamLoader : ILiveSectionLoader
 {
     private readonly Dictionary<string, RamBlock> _blocks = new(StringComparer.Ordinal);
     private RamBlock? _lastBlock;
+    private int _placedSinceWake;
+
+    /// <summary>Postcopy: at most this many pages are placed before parked accessors are woken.</summary>
+    internal const int WakeBatchPages = 32;
+
+    /// <summary>The largest page record: header, idstr length and name, and the page.</summary>
+    private const int MaxPageRecordBytes = 8 + 1 + 255 + RamBlock.PageSize;
 
     public RamLoader(IEnumerable<RamBlock> blocks)
     {
@@ -58,6 +65,20 @@ public sealed partial class RamLoader : ILiveSectionLoader
             throw new MigrationStreamException($"ram: section version {versionId} is not supported, expected {RamSaver.SectionVersion} (stream offset 0x{s.Position:x})");
         }
 
+        // A page placed without its waiters woken yet must not leave them parked when the section ends or fails.
+        try
+        {
+            LoadRecords(s, startNs);
+        }
+        finally
+        {
+            Postcopy?.WakeWaiters();
+        }
+    }
+
+    /// <summary>Page records until EOS (QEMU ram_load_precopy / ram_load_postcopy's loop).</summary>
+    private void LoadRecords(MigrationStream s, long startNs)
+    {
         while (true)
         {
             long at = s.Position;
@@ -160,7 +181,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
         int page = (int)(addr >> RamBlock.PageShift);
         if (Postcopy != null)
         {
-            Place(b, page, null);
+            Place(b, page, s, withData: false);
             return;
         }
 
@@ -191,7 +212,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
         int page = (int)(addr >> RamBlock.PageShift);
         if (Postcopy != null)
         {
-            Place(b, page, s);
+            Place(b, page, s, withData: true);
             return;
         }
 
@@ -203,23 +224,29 @@ public sealed partial class RamLoader : ILiveSectionLoader
     /// <summary>
     /// QEMU postcopy_place_page: the whole page is copied into guest memory first (nobody can touch a page whose
     /// received bit is clear), then the bit is published (an interlocked OR, a full fence), then waiters wake. A
-    /// page already received is read past, never placed twice: the guest may have written it since.
+    /// page already received is read past, never placed twice: the guest may have written it since. Waiters are
+    /// woken when the stream has no further whole record buffered (the next read may block) or every
+    /// <see cref="WakeBatchPages"/> pages, so a vCPU following the stream wakes to a run of pages, not to one.
     /// </summary>
-    private void Place(RamBlock b, int page, MigrationStream? data)
+    private void Place(RamBlock b, int page, MigrationStream s, bool withData)
     {
         ReceivedBitmap? received = b.Received;
         if (received == null || received.IsReceived(page))
         {
-            data?.Skip(RamBlock.PageSize);
+            if (withData)
+            {
+                s.Skip(RamBlock.PageSize);
+            }
+
             PagesAlreadyPresent++;
             return;
         }
 
         // A missing page still holds its stale precopy bytes (see PostcopyIncoming.HandleListen), so a zero page
         // is cleared here rather than assumed; nobody reads it before the received bit is published.
-        if (data != null)
+        if (withData)
         {
-            data.ReadBytes(b.Page(page));
+            s.ReadBytes(b.Page(page));
         }
         else
         {
@@ -229,6 +256,12 @@ public sealed partial class RamLoader : ILiveSectionLoader
         b.DirtyLog.MarkPageDirty(page);
         received.MarkReceived(page);
         PagesLoaded++;
-        Postcopy!.PagePlaced(b, page);
+        PostcopyFaultThread fault = Postcopy!;
+        fault.PagePlaced(b, page);
+        if (++_placedSinceWake >= WakeBatchPages || s.Buffered < MaxPageRecordBytes)
+        {
+            _placedSinceWake = 0;
+            fault.WakeWaiters();
+        }
     }
 }

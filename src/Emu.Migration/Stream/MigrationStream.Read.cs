@@ -5,6 +5,9 @@ namespace Emu.Migration.Stream;
 /// <summary>The reading half of <see cref="MigrationStream"/> (qemu_get_*).</summary>
 public sealed partial class MigrationStream
 {
+    /// <summary>Reader: bytes that can be consumed without reading (and so without blocking on) the inner stream.</summary>
+    public int Buffered => _len - _pos;
+
     public byte ReadU8() => Take(1)[0];
 
     public ushort ReadU16() => BinaryPrimitives.ReadUInt16BigEndian(Take(2));

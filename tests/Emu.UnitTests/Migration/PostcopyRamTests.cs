@@ -233,6 +233,37 @@ public class PostcopyRamTests
     }
 
     [Fact]
+    public void AParkedReaderWakesBeforeTheListenThreadBlocksOnTheSocket()
+    {
+        // Wake-ups are batched while whole records are buffered; once the stream would block, every waiter of a
+        // placed page must have been woken, or a vCPU would sleep on a present page until more data came.
+        using var m = new FakeMachine(("pc.ram", 8 * 4096));
+        RamBlock b = m.RamBlocks[0];
+        var fault = new PostcopyFaultThread(new DestinationReturnPath(), null, Log.Logger);
+        b.Received = new ReceivedBitmap(b.PageCount);
+        b.PageFaultHandler = fault;
+        var loader = new RamLoader(m.RamBlocks) { Postcopy = fault };
+        var reader = new Thread(() => b.EnsurePresent(3));
+        reader.Start();
+        Thread.Sleep(50);
+
+        byte[] page3 = Bytes(w =>
+        {
+            w.WriteU64(3 * 4096 | (ulong)RamSaveFlags.Page);
+            Emu.Migration.VmState.SaveVmWriter.WriteIdStr(w, "pc.ram");
+            w.WriteBytes(new byte[4096]);
+        });
+        using var gate = new SemaphoreSlim(0);
+        var wire = new GatedStream(page3, Bytes(w => w.WriteU64((ulong)RamSaveFlags.Eos)), gate);
+        var listen = new Thread(() => loader.Load(MigrationStream.ForReading(wire), RamSaver.SectionVersion, Emu.Migration.VmState.SectionType.SectionPart));
+        listen.Start();
+        Assert.True(reader.Join(5000), "the reader of a placed page must wake while the listen thread waits for data");
+        Assert.True(listen.IsAlive);
+        gate.Release();
+        Assert.True(listen.Join(5000));
+    }
+
+    [Fact]
     public void AZeroPagePlacedOverStalePrecopyBytesReadsAsZero()
     {
         // Discarded pages keep their stale precopy bytes behind a clear received bit; placing a zero page must
@@ -305,12 +336,63 @@ public class PostcopyRamTests
         Assert.Equal(8192, h.PercentileUs(99));
     }
 
-    private static MigrationStream Stream(Action<MigrationStream> write)
+    private static MigrationStream Stream(Action<MigrationStream> write) => MigrationStream.ForReading(new MemoryStream(Bytes(write)));
+
+    private static byte[] Bytes(Action<MigrationStream> write)
     {
         var ms = new MemoryStream();
         var s = MigrationStream.ForWriting(ms);
         write(s);
         s.Flush();
-        return MigrationStream.ForReading(new MemoryStream(ms.ToArray()));
+        return ms.ToArray();
+    }
+
+    /// <summary>A socket stand-in: the first bytes at once, then a read blocks until the gate opens.</summary>
+    private sealed class GatedStream(byte[] first, byte[] rest, SemaphoreSlim gate) : System.IO.Stream
+    {
+        private int _pos;
+        private bool _opened;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            byte[] src = _opened ? rest : first;
+            if (_pos == src.Length)
+            {
+                if (_opened)
+                {
+                    return 0;
+                }
+
+                gate.Wait();
+                _opened = true;
+                _pos = 0;
+                src = rest;
+            }
+
+            int n = Math.Min(count, src.Length - _pos);
+            Array.Copy(src, _pos, buffer, offset, n);
+            _pos += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -42,7 +42,8 @@ public sealed partial class PcMachine
         catch (Emu.Machine.Memory.GuestPageUnavailableException e)
         {
             // Postcopy lost the source for good: the guest cannot run without its pages; end with the reason.
-            Log.Error("vCPU stopped: {Reason}", e.Message);
+            // The exit line carries the reason to the user; the log keeps it at debug level so it is not said twice.
+            Log.Debug("vCPU stopped: {Reason}", e.Message);
             EndMachine(new MachineExit(1, "host-error", $"emu: {e.Message}; the guest cannot continue without its memory"));
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -72,6 +72,9 @@ public sealed partial class RamLoader : ILiveSectionLoader
         }
         finally
         {
+            // Pages were copied with streaming stores: order them before whatever publishes them (a received bit,
+            // a wake-up, the guest's start).
+            PageCopy.Fence();
             Postcopy?.WakeWaiters();
         }
     }
@@ -216,7 +219,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
             return;
         }
 
-        s.ReadBytes(b.Page(page));
+        PageCopy.Streaming(s.ReadSpan(RamBlock.PageSize), b.Page(page));
         b.DirtyLog.MarkPageDirty(page);
         PagesLoaded++;
     }
@@ -246,7 +249,8 @@ public sealed partial class RamLoader : ILiveSectionLoader
         // is cleared here rather than assumed; nobody reads it before the received bit is published.
         if (withData)
         {
-            s.ReadBytes(b.Page(page));
+            PageCopy.Streaming(s.ReadSpan(RamBlock.PageSize), b.Page(page));
+            PageCopy.Fence();
         }
         else
         {

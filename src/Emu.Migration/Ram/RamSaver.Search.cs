@@ -123,7 +123,7 @@ public sealed partial class RamSaver
 
     /// <summary>
     /// QEMU ram_save_target_page_legacy: a zero page as header + one byte (save_zero_page), else header + the
-    /// 4096 bytes copied once into the stream buffer (save_normal_page). <paramref name="lastSentBlock"/> is the
+    /// 4096 bytes, queued from guest memory without a copy (save_normal_page). <paramref name="lastSentBlock"/> is the
     /// channel's own "last block named" (QEMU PageSearchStatus.last_sent_block).
     /// </summary>
     private unsafe void SaveTargetPage(MigrationStream s, int block, int page, ref int lastSentBlock)
@@ -154,8 +154,18 @@ public sealed partial class RamSaver
             else if (delta < 0)
             {
                 SavePageHeader(s, block, offset, RamSaveFlags.Page, ref lastSentBlock);
-                src.CopyTo(s.GetSpan(PageSize));
-                s.Advance(PageSize);
+                if (XbzrleActive)
+                {
+                    // src may be the XBZRLE cache's copy, which the next page may overwrite: copy it now.
+                    src.CopyTo(s.GetSpan(PageSize));
+                    s.Advance(PageSize);
+                }
+                else
+                {
+                    // Straight from guest memory at the next flush (QEMU save_normal_page's async put).
+                    s.WriteExternal(b.HostPointer + offset, PageSize);
+                }
+
                 _stats.AddNormalPage();
             }
         }

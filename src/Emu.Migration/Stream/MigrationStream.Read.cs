@@ -16,6 +16,20 @@ public sealed partial class MigrationStream
 
     public ulong ReadU64() => BinaryPrimitives.ReadUInt64BigEndian(Take(8));
 
+    /// <summary>
+    /// The next <paramref name="length"/> bytes (at most <see cref="BufferSize"/>) in the stream's own buffer, to be
+    /// used before the next read: a page is copied once, straight from here into guest memory.
+    /// </summary>
+    public ReadOnlySpan<byte> ReadSpan(int length)
+    {
+        if ((uint)length > BufferSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length));
+        }
+
+        return Take(length);
+    }
+
     public void ReadBytes(Span<byte> into)
     {
         while (into.Length > 0)

@@ -28,7 +28,8 @@ public sealed partial class MigrationStream : IStateWriter, IStateReader, IDispo
     public const int BufferSize = 1024 * 1024;
 
     private readonly IoStream _inner;
-    private readonly byte[] _buffer = new byte[BufferSize];
+    // Pinned: queued writes (MigrationStream.Vectored) hand pointers into it to writev.
+    private readonly byte[] _buffer = GC.AllocateArray<byte>(BufferSize, pinned: true);
     private readonly bool _writing;
 
     /// <summary>Writer: bytes buffered. Reader: the next byte to consume.</summary>
@@ -56,7 +57,7 @@ public sealed partial class MigrationStream : IStateWriter, IStateReader, IDispo
     public static MigrationStream ForReading(IoStream inner) => new(inner, writing: false);
 
     /// <summary>Bytes written (including buffered ones) or consumed so far: QEMU qemu_file_transferred.</summary>
-    public long Position => _base + _pos;
+    public long Position => _base + _pos + _external;
 
     /// <summary>The first error, or null. Latched: every call after it throws.</summary>
     public Exception? Error => Volatile.Read(ref _error);
@@ -99,9 +100,15 @@ public sealed partial class MigrationStream : IStateWriter, IStateReader, IDispo
             SetError(new MigrationStreamException("stream: closed"));
             try
             {
+                if (_inner is System.Net.Sockets.NetworkStream { Socket: { } socket })
+                {
+                    // Wakes a writer blocked in writev or poll on this socket (Dispose alone may wait for it).
+                    socket.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+                }
+
                 _inner.Dispose();
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
             {
                 // Closing a broken socket may report the break again; the stream is closed either way.
             }
@@ -208,21 +215,27 @@ public sealed partial class MigrationStream : IStateWriter, IStateReader, IDispo
 
     private void FlushBuffer()
     {
-        if (_pos == 0)
+        if (_pos == 0 && _pieceCount == 0)
         {
             return;
         }
 
         try
         {
-            _inner.Write(_buffer, 0, _pos);
+            if (_pieceCount > 0)
+            {
+                WritePieces();
+            }
+            else
+            {
+                _inner.Write(_buffer, 0, _pos);
+                _base += _pos;
+                _pos = 0;
+            }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
         {
             Fail($"stream: write failed at offset 0x{_base:x}: {e.Message}", e);
         }
-
-        _base += _pos;
-        _pos = 0;
     }
 }

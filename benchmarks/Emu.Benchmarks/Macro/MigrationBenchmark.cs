@@ -128,6 +128,10 @@ internal static class MigrationBenchmark
             [
                 new("ab 256 MiB, postcopy", GuestSpec.Ab(256), MigrationCase.UnlimitedBandwidthBytesPerSec, PostcopyDowntimeLimitMs, unlimitedTimeout, Postcopy: true),
                 new("ab 1 GiB, postcopy", GuestSpec.Ab(1024), MigrationCase.UnlimitedBandwidthBytesPerSec, PostcopyDowntimeLimitMs, unlimitedTimeout, Postcopy: true),
+
+                // Requested pages on their own channel, not behind megabytes of background pages in the socket.
+                new("ab 256 MiB, postcopy-preempt", GuestSpec.Ab(256), MigrationCase.UnlimitedBandwidthBytesPerSec, PostcopyDowntimeLimitMs, unlimitedTimeout, Postcopy: true, Preempt: true),
+                new("ab 1 GiB, postcopy-preempt", GuestSpec.Ab(1024), MigrationCase.UnlimitedBandwidthBytesPerSec, PostcopyDowntimeLimitMs, unlimitedTimeout, Postcopy: true, Preempt: true),
             ];
         }
 

@@ -3,7 +3,8 @@ namespace Emu.Benchmarks.Macro;
 /// <summary>
 /// One migration scenario, run the same way under Emu and under QEMU: the guest, the two parameters that decide
 /// convergence (set explicitly on both, so neither emulator's defaults matter), how long to wait for
-/// <c>completed</c> before cancelling, and whether to switch to postcopy after the first pass.
+/// <c>completed</c> before cancelling, and whether to switch to postcopy after the first pass (with
+/// <c>postcopy-preempt</c> on both sides if <see cref="Preempt"/>).
 /// <see cref="RaiseDowntimeLimit"/> is QEMU migration-test's way to make a guest that can never fit the limit
 /// complete anyway: once the source has made that many bitmap syncs, <c>downtime-limit</c> is raised to the given
 /// value, so the run measures how fast each emulator moves the whole dirty set with the guest stopped.
@@ -15,6 +16,7 @@ internal sealed record MigrationCase(
     long DowntimeLimitMs,
     TimeSpan Timeout,
     bool Postcopy = false,
+    bool Preempt = false,
     (int AfterPasses, long ToMs)? RaiseDowntimeLimit = null)
 {
     /// <summary>"Unlimited": 100 GiB/s, far above what loopback carries, as QEMU's migration-test sets it.</summary>

@@ -81,8 +81,8 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
     {
         foreach ((QmpClient qmp, string side, string[] names) in new[]
         {
-            (dst, "destination", new[] { "postcopy-ram", "postcopy-blocktime" }),
-            (src, "source", new[] { "postcopy-ram" }),
+            (dst, "destination", migrationCase.Preempt ? new[] { "postcopy-ram", "postcopy-blocktime", "postcopy-preempt" } : new[] { "postcopy-ram", "postcopy-blocktime" }),
+            (src, "source", migrationCase.Preempt ? new[] { "postcopy-ram", "postcopy-preempt" } : new[] { "postcopy-ram" }),
         })
         {
             var list = new JsonArray();

@@ -332,8 +332,28 @@ public class PostcopyRamTests
 
         h.Record(5000 * us);
         h.Record(5000 * us);
-        Assert.Equal(64, h.PercentileUs(50));
-        Assert.Equal(8192, h.PercentileUs(99));
+
+        // 40 µs is in [40, 48), 5000 µs in [4096, 5120): a bucket spans at most a quarter of its value.
+        Assert.Equal(48, h.PercentileUs(50));
+        Assert.Equal(5120, h.PercentileUs(99));
+        Assert.Equal("<48us:98 <5120us:2", h.Describe());
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(3L)]
+    [InlineData(4L)]
+    [InlineData(7L)]
+    [InlineData(99L)]
+    [InlineData(100L)]
+    [InlineData(1_000_000L)]
+    public void EveryLatencyFallsInsideItsBucketsBounds(long value)
+    {
+        int bucket = FaultLatencyHistogram.Bucket(value);
+        long upper = FaultLatencyHistogram.UpperBoundUs(bucket);
+        long lower = bucket == 0 ? 0 : FaultLatencyHistogram.UpperBoundUs(bucket - 1);
+        Assert.InRange(value, lower, upper - 1);
+        Assert.True(upper - lower <= Math.Max(1, upper / 4), $"bucket [{lower}, {upper}) is too wide");
     }
 
     private static MigrationStream Stream(Action<MigrationStream> write) => MigrationStream.ForReading(new MemoryStream(Bytes(write)));

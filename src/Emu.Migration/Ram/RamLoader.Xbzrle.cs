@@ -36,6 +36,7 @@ public sealed partial class RamLoader
             throw new MigrationStreamException($"ram: failed to load XBZRLE page at 0x{addr:x} in '{b.IdStr}' (stream offset 0x{at:x}): decode error in a {length}-byte delta");
         }
 
+        MarkWritten(b, page);
         b.DirtyLog.MarkPageDirty(page);
         PagesLoaded++;
     }

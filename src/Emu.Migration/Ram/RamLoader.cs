@@ -14,6 +14,11 @@ public sealed partial class RamLoader : ILiveSectionLoader
 {
     private readonly Dictionary<string, RamBlock> _blocks = new(StringComparer.Ordinal);
     private RamBlock? _lastBlock;
+
+    // Pages the host had never populated when the block list arrived, less those written since (HostPageMap): a
+    // zero page for one of them needs no work, and looking at it would cost a page fault. Only this loader writes
+    // guest RAM while an incoming migration runs, so the map stays true.
+    private readonly Dictionary<RamBlock, ulong[]> _unpopulated = [];
     private int _placedSinceWake;
 
     /// <summary>Postcopy: at most this many pages are placed before parked accessors are woken.</summary>
@@ -142,6 +147,14 @@ public sealed partial class RamLoader : ILiveSectionLoader
             remaining -= length;
         }
 
+        foreach (RamBlock b in _blocks.Values)
+        {
+            if (HostPageMap.UnpopulatedPages(b) is { } map)
+            {
+                _unpopulated[b] = map;
+            }
+        }
+
         BlockListSeen = true;
     }
 
@@ -196,9 +209,23 @@ public sealed partial class RamLoader : ILiveSectionLoader
         PagesLoaded++;
     }
 
-    /// <summary>Zeroes a page unless it reads as zero already (QEMU ram_handle_zero); true if it was changed.</summary>
-    private static bool ClearPage(RamBlock b, int page)
+    /// <summary>The page now holds data: it is no longer an unpopulated zero page.</summary>
+    private void MarkWritten(RamBlock b, int page)
     {
+        if (_unpopulated.TryGetValue(b, out ulong[]? map))
+        {
+            HostPageMap.Clear(map, page);
+        }
+    }
+
+    /// <summary>Zeroes a page unless it reads as zero already (QEMU ram_handle_zero); true if it was changed.</summary>
+    private bool ClearPage(RamBlock b, int page)
+    {
+        if (_unpopulated.TryGetValue(b, out ulong[]? map) && HostPageMap.IsSet(map, page))
+        {
+            return false;
+        }
+
         Span<byte> dst = b.Page(page);
         if (ZeroPage.IsZero(dst))
         {
@@ -220,6 +247,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
         }
 
         PageCopy.Streaming(s.ReadSpan(RamBlock.PageSize), b.Page(page));
+        MarkWritten(b, page);
         b.DirtyLog.MarkPageDirty(page);
         PagesLoaded++;
     }
@@ -251,6 +279,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
         {
             PageCopy.Streaming(s.ReadSpan(RamBlock.PageSize), b.Page(page));
             PageCopy.Fence();
+            MarkWritten(b, page);
         }
         else
         {

@@ -19,6 +19,8 @@ public sealed partial class RamSaver
     /// <summary>QEMU ram_state_reset: scan from the start and name the block in the next header.</summary>
     internal void ResetCursor()
     {
+        // A later lap, the postcopy switch or a recovery: a page sent from now on may never be sent again.
+        _firstLapUnpopulated = null;
         _lastSeenBlock = 0;
         _lastPage = 0;
         _lastSentBlock = -1;
@@ -89,6 +91,7 @@ public sealed partial class RamSaver
                 {
                     block = 0;
                     completeRound = true;
+                    _firstLapUnpopulated = null;
                     StartXbzrleAfterLap();
                 }
 
@@ -132,7 +135,7 @@ public sealed partial class RamSaver
         ulong offset = (ulong)page << RamBlock.PageShift;
         var src = new ReadOnlySpan<byte>(b.HostPointer + offset, PageSize);
         long start = s.Position;
-        if (ZeroPage.IsZero(src))
+        if (IsUnpopulatedInFirstLap(block, page) || ZeroPage.IsZero(src))
         {
             SavePageHeader(s, block, offset, RamSaveFlags.Zero, ref lastSentBlock);
             s.WriteU8(0);
@@ -172,6 +175,17 @@ public sealed partial class RamSaver
 
         _stats.AddRamBytes(Phase, s.Position - start);
         _stats.RemainingBytes = RemainingBytes;
+    }
+
+    /// <summary>
+    /// A page the host had never populated when the first lap began reads as zero, so the first lap sends it as a
+    /// zero page without touching it (which would cost a page fault). If the guest wrote it since, the write is in
+    /// the dirty log and the page goes again, with its data, in a later pass.
+    /// </summary>
+    private bool IsUnpopulatedInFirstLap(int block, int page)
+    {
+        ulong[]?[]? map = _firstLapUnpopulated;
+        return map != null && HostPageMap.IsSet(map[block], page);
     }
 
     /// <summary>

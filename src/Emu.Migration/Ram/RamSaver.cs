@@ -43,6 +43,9 @@ public sealed partial class RamSaver
     private readonly long _totalPages;
 
     private MigrationStream? _stream;
+
+    // Pages the host never populated when the first lap began (HostPageMap), per block; null after the first lap.
+    private ulong[]?[]? _firstLapUnpopulated;
     private long _dirtyPages;
     private bool _loggingStarted;
 
@@ -109,6 +112,16 @@ public sealed partial class RamSaver
         _stats.TotalRamBytes = TotalBytes;
         BitmapSync();
 
+        // After the sync above, every guest write is in the dirty log again: a page still unpopulated now and
+        // written later is sent again, so the map may stay stale for the first lap (see IsUnpopulatedInFirstLap).
+        var unpopulated = new ulong[]?[_blocks.Length];
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            unpopulated[i] = HostPageMap.UnpopulatedPages(_blocks[i]);
+        }
+
+        _firstLapUnpopulated = unpopulated;
+
         long start = s.Position;
         s.WriteU64((ulong)TotalBytes | (ulong)RamSaveFlags.MemSize);
         for (int i = 0; i < _blocks.Length; i++)
@@ -156,6 +169,8 @@ public sealed partial class RamSaver
     /// </summary>
     public void Complete(MigrationStream s)
     {
+        // Nothing is sent after this: a page written since the first lap began must not pass for unpopulated.
+        _firstLapUnpopulated = null;
         if (Phase != RamPhase.Postcopy)
         {
             BitmapSync();

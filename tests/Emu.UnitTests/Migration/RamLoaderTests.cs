@@ -142,4 +142,30 @@ public class RamLoaderTests
         Assert.False(dst.RamBlocks[0].DirtyLog.IsDirty(Emu.Machine.Memory.DirtyClient.Vga, 4));
         Assert.Equal(2, loader.PagesLoaded);
     }
+
+    [Fact]
+    public void AZeroPageForANeverPopulatedPageLeavesItUntouchedButOneAfterDataClearsIt()
+    {
+        using var m = Machine();
+        byte[] bytes = TestStreams.RamSection(m, s =>
+        {
+            s.WriteU64(0x2000 | 0x02);
+            SaveVmWriter.WriteIdStr(s, "pc.ram");
+            s.WriteU8(0);
+            Page(s, 0x5000 | 0x08 | 0x20, null, 0x66);
+            s.WriteU64(0x5000 | 0x02 | 0x20);
+            s.WriteU8(0);
+        });
+        using var dst = Machine();
+        var loader = new RamLoader(dst.RamBlocks);
+        new VmStateLoader([], [loader]).Load(MigrationStream.ForReading(new MemoryStream(bytes)));
+
+        // Page 2 was never populated: the zero record costs no fault and the host still has no page there.
+        Emu.Machine.Memory.RamBlock ram = dst.RamBlocks[0];
+        Assert.True(Emu.Machine.Memory.HostPageMap.IsSet(Emu.Machine.Memory.HostPageMap.UnpopulatedPages(ram), 2));
+
+        // Page 5 got data, then a zero record: it must really be cleared.
+        Assert.True(ZeroPage.IsZero(ram.Page(5)));
+        Assert.Equal(3, loader.PagesLoaded);
+    }
 }

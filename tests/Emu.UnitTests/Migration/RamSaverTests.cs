@@ -138,6 +138,35 @@ public class RamSaverTests
     }
 
     [Fact]
+    public void AnUnpopulatedPageWrittenDuringTheFirstLapIsSentAgainWithItsData()
+    {
+        // The first lap takes "never populated" from the host's page map at setup and sends such pages as zero
+        // without reading them; a page the guest writes after setup must still arrive with its data.
+        using var m = new FakeMachine(("pc.ram", 32 * 4096));
+        var (ram, s, _, stats) = Setup(m);
+        m.GuestWrite(0, 5 * 4096 + 10, 0x42);
+        Assert.True(ram.Iterate(s));
+        Assert.Equal(0, stats.NormalPages);
+        Assert.Equal(4096, ram.PendingExact());
+        Assert.True(ram.Iterate(s));
+        Assert.Equal(1, stats.NormalPages);
+        ram.Cleanup();
+    }
+
+    [Fact]
+    public void CompletionNeverTrustsTheSetupPageMap()
+    {
+        // Nothing follows the completion, so a page written after setup must go with its data there.
+        using var m = new FakeMachine(("pc.ram", 32 * 4096));
+        var (ram, s, _, stats) = Setup(m);
+        m.GuestWrite(0, 9 * 4096, 0x44);
+        ram.Complete(s);
+        Assert.Equal(1, stats.NormalPages);
+        Assert.Equal(31, stats.ZeroPages);
+        ram.Cleanup();
+    }
+
+    [Fact]
     public void APageWrittenAfterBeingSentIsResentOnceAfterTheNextSync()
     {
         using var m = new FakeMachine(("pc.ram", 32 * 4096));

@@ -18,6 +18,27 @@ public sealed class ReceivedBitmap
 
     public int PageCount { get; }
 
+    /// <summary>
+    /// A bitmap with every page received except those set in <paramref name="missing"/> (null: none missing),
+    /// built word by word before anyone can see it.
+    /// </summary>
+    public static ReceivedBitmap AllExcept(int pageCount, ulong[]? missing)
+    {
+        var r = new ReceivedBitmap(pageCount);
+        for (int i = 0; i < r._bits.Length; i++)
+        {
+            r._bits[i] = missing != null && i < missing.Length ? ~missing[i] : ulong.MaxValue;
+        }
+
+        int tail = pageCount & 63;
+        if (tail != 0)
+        {
+            r._bits[^1] &= (1UL << tail) - 1;
+        }
+
+        return r;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsReceived(int pageIndex) =>
         (Volatile.Read(ref _bits[pageIndex >> 6]) & (1UL << (pageIndex & 63))) != 0;

@@ -279,25 +279,8 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
         foreach (RamBlock b in _blocks.Values)
         {
             _discarded.TryGetValue(b, out ulong[]? bm);
-            var received = new ReceivedBitmap(b.PageCount);
-            for (int p = 0; p < b.PageCount; p++)
-            {
-                if (bm != null && (bm[p >> 6] & (1UL << (p & 63))) != 0)
-                {
-                    int end = p;
-                    while (end < b.PageCount && (bm[end >> 6] & (1UL << (end & 63))) != 0)
-                    {
-                        end++;
-                    }
-
-                    missing += end - p;
-                    p = end - 1;
-                    continue;
-                }
-
-                received.MarkReceived(p);
-            }
-
+            var received = ReceivedBitmap.AllExcept(b.PageCount, bm);
+            missing += b.PageCount - received.CountReceived();
             b.PageFaultHandler = Fault;
             b.Received = received;
         }

@@ -100,6 +100,23 @@ public class PostcopyRamTests
     }
 
     [Fact]
+    public void APageWrittenBeforeTheSwitchIsSentWithItsDataAfterIt()
+    {
+        // In postcopy a page goes once: the first lap's "never populated" map from setup must not survive the switch.
+        using var m = new FakeMachine(("pc.ram", 32 * 4096));
+        var (ram, s, _, stats) = Setup(m);
+        m.GuestWrite(0, 6 * 4096, 0x5A);
+        ram.SendDiscardBitmap(s);
+        ram.Phase = RamPhase.Postcopy;
+        while (ram.FindAndSaveBlock(s) != 0)
+        {
+        }
+
+        Assert.Equal(1, stats.NormalPages);
+        ram.Cleanup();
+    }
+
+    [Fact]
     public void NeverSentPagesAreDiscardedAsOneRun()
     {
         using var m = new FakeMachine(("pc.ram", 64 * 4096));

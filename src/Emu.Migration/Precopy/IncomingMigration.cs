@@ -211,11 +211,12 @@ public sealed partial class IncomingMigration
             }
         }
 
-        _postcopy?.Fail(message);
-        _postcopy?.ReturnPath.TrySend(ReturnPathMessage.Shut(1));
-
         // The person sees this once, as the process's one error line (IncomingFailed); the log keeps the detail.
+        // It goes before the parked vCPU is released: woken, the vCPU ends the machine with its own, narrower
+        // line ("page … can never arrive"), and the first exit reported wins.
         _log.Information("load of migration failed: {Error}", message);
         _failed?.Invoke(message);
+        _postcopy?.Fail(message);
+        _postcopy?.ReturnPath.TrySend(ReturnPathMessage.Shut(1));
     }
 }

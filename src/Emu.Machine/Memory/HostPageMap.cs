@@ -63,11 +63,5 @@ public static class HostPageMap
     public static bool IsSet(ulong[]? bits, int page) => bits != null && (bits[page >> 6] & (1UL << (page & 63))) != 0;
 
     /// <summary>Clears bit <paramref name="page"/> (the page has been written since the map was read).</summary>
-    public static void Clear(ulong[]? bits, int page)
-    {
-        if (bits != null)
-        {
-            bits[page >> 6] &= ~(1UL << (page & 63));
-        }
-    }
+    public static void Clear(ulong[] bits, int page) => bits[page >> 6] &= ~(1UL << (page & 63));
 }

@@ -37,7 +37,6 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
     private string? _failure;
     private bool _quit;
     private bool _wakeDue;
-    private int _waiters;
     private long _requestsSent;
 
     public PostcopyFaultThread(DestinationReturnPath returnPath, PostcopyBlocktime? blocktime, ILogger log)
@@ -118,7 +117,6 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
                     Monitor.PulseAll(_lock);
                 }
 
-                _waiters++;
                 CollectionsMarshal.GetValueRefOrAddDefault(_awaited, (block, pageIndex), out _)++;
                 try
                 {
@@ -135,7 +133,6 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
                 }
                 finally
                 {
-                    _waiters--;
                     if (--CollectionsMarshal.GetValueRefOrNullRef(_awaited, (block, pageIndex)) == 0)
                     {
                         _awaited.Remove((block, pageIndex));
@@ -169,7 +166,7 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
                 Latency.Record(now - sentAt);
             }
 
-            if (_waiters > 0 && _awaited.ContainsKey((block, pageIndex)))
+            if (_awaited.ContainsKey((block, pageIndex)))
             {
                 _wakeDue = true;
             }

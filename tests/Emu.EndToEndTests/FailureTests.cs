@@ -30,7 +30,7 @@ public sealed class FailureTests
 
         JsonObject failed = MigrationPair.WaitForStatus(pair.SourceQmp, ["failed"], Timeout);
         Assert.False(string.IsNullOrEmpty(failed["error-desc"]?.GetValue<string>()), failed.ToJsonString());
-        Assert.Equal(["setup", "active", "failed"], MigrationPair.MigrationEvents(pair.SourceQmp));
+        Assert.Equal(["setup", "active", "failed"], MigrationPair.MigrationEvents(pair.SourceQmp, "failed"));
         Assert.Equal("running", MigrationPair.RunStatus(pair.SourceQmp));
         int passes = MigrationPair.Passes(pair.Source);
         pair.Source.WaitForSerial("B", passes + 3, Timeout);
@@ -53,7 +53,7 @@ public sealed class FailureTests
         pair.Migrate();
         pair.SourceQmp.Execute("migrate_cancel");
         MigrationPair.WaitForStatus(pair.SourceQmp, ["cancelled"], Timeout);
-        List<string> events = MigrationPair.MigrationEvents(pair.SourceQmp);
+        List<string> events = MigrationPair.MigrationEvents(pair.SourceQmp, "cancelled");
         Assert.Equal("setup", events[0]);
         Assert.Equal(["cancelling", "cancelled"], events[^2..]);
         Assert.DoesNotContain("completed", events);

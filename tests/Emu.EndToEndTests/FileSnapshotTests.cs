@@ -156,7 +156,7 @@ public sealed class FileSnapshotTests
         qmp.Execute("migrate", new JsonObject { ["uri"] = $"file:{snapshot}" });
         JsonObject info = MigrationPair.WaitForStatus(qmp, ["completed"], Timeout, src.Diagnostics);
         PrecopyTests.AssertCompletedInfo(info, ramBytes);
-        Assert.Equal(["setup", "active", "completed"], MigrationPair.MigrationEvents(qmp));
+        Assert.Equal(["setup", "active", "completed"], MigrationPair.MigrationEvents(qmp, "completed"));
         Assert.Equal(PrecopyTests.Ram(info, "transferred"), new FileInfo(snapshot).Length);
         AssertSavevmHeader(snapshot, ramBytes);
         return snapshot;

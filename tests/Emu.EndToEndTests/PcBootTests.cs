@@ -18,7 +18,7 @@ public sealed partial class PcBootTests
     public void ClockBootsFromTheDiskAndKeepsCounting()
     {
         using EmuProcess emu = StartFromDisk("clock", "clock");
-        string serial = emu.WaitForSerial("tick", 3, Timeout);
+        string serial = emu.WaitForSerialLines("tick", 3, Timeout);
         Assert.StartsWith("Emu BIOS", serial);
         Assert.Contains("Emu BIOS: 128 MiB RAM, disk: ", serial);
         Assert.Contains("clock: running", serial);
@@ -69,7 +69,7 @@ public sealed partial class PcBootTests
     {
         using var emu = new EmuProcess("nodisk");
         emu.Start("-serial", $"file:{emu.SerialPath}", "-display", "none", "-qmp", emu.QmpSpec);
-        string serial = emu.WaitForSerial("No bootable disk", Timeout);
+        string serial = emu.WaitForSerialLines("No bootable disk", 1, Timeout);
         Assert.Contains("Emu BIOS: 128 MiB RAM, no disk", serial);
 
         using QmpClient qmp = emu.ConnectQmp();
@@ -84,7 +84,7 @@ public sealed partial class PcBootTests
     {
         using var emu = new EmuProcess("bootorder");
         emu.Start("-drive", $"file={EmuProcess.GuestPath("clock")},format=raw", "-boot", "n", "-serial", $"file:{emu.SerialPath}", "-display", "none");
-        string serial = emu.WaitForSerial("No bootable disk", Timeout);
+        string serial = emu.WaitForSerialLines("No bootable disk", 1, Timeout);
         Assert.Contains("No bootable disk: the boot order (fw_cfg) names no hard disk", serial);
         Assert.DoesNotContain("clock: running", serial);
     }
@@ -102,7 +102,7 @@ public sealed partial class PcBootTests
         X11Client.Run(xvfb.Display, "xdotool", "key", "--delay", "50", "a", "shift+b", "7");
 
         // "key K C": K keys so far, C the ASCII code INT 16h returned.
-        string serial = emu.WaitForSerial("key 3 ", Timeout);
+        string serial = emu.WaitForSerialLines("key 3 ", 1, Timeout);
         Assert.Contains("key 1 97\r\n", serial);
         Assert.Contains("key 2 66\r\n", serial);
         Assert.Contains("key 3 55\r\n", serial);

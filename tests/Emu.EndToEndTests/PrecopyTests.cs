@@ -28,7 +28,7 @@ public sealed class PrecopyTests
 
         // Source: MIGRATION setup → active → completed (no device state without pause-before-switchover, as
         // QEMU's migration_maybe_pause), stopped in postmigrate, printing nothing more.
-        Assert.Equal(["setup", "active", "completed"], MigrationPair.MigrationEvents(pair.SourceQmp));
+        Assert.Equal(["setup", "active", "completed"], MigrationPair.MigrationEvents(pair.SourceQmp, "completed"));
         pair.SourceQmp.WaitForEvent("STOP");
         Assert.Equal("postmigrate", MigrationPair.RunStatus(pair.SourceQmp));
         Assert.False(pair.SourceQmp.Execute("query-status")["running"]!.GetValue<bool>());
@@ -144,7 +144,7 @@ public sealed class PrecopyTests
         int passes = MigrationPair.Passes(pair.Source);
         pair.SourceQmp.Execute("migrate_cancel");
         Assert.Equal("cancelled", MigrationPair.Status(MigrationPair.WaitForStatus(pair.SourceQmp, ["cancelled"], Timeout)));
-        Assert.Equal(["setup", "active", "cancelling", "cancelled"], MigrationPair.MigrationEvents(pair.SourceQmp));
+        Assert.Equal(["setup", "active", "cancelling", "cancelled"], MigrationPair.MigrationEvents(pair.SourceQmp, "cancelled"));
         Assert.Equal("running", MigrationPair.RunStatus(pair.SourceQmp));
         pair.Source.WaitForSerial("B", passes + 3, Timeout);
         StopAndCheck(pair.Source, pair.SourceQmp, pair.RamBytes);
@@ -187,7 +187,7 @@ public sealed class PrecopyTests
         pair.SourceQmp.Execute("migrate-continue", new JsonObject { ["state"] = "pre-switchover" });
         pair.WaitForSourceStatus("completed");
         MigrationPair.WaitForStatus(pair.DestinationQmp, ["completed"], Timeout);
-        Assert.Equal(["setup", "active", "pre-switchover", "device", "completed"], MigrationPair.MigrationEvents(pair.SourceQmp));
+        Assert.Equal(["setup", "active", "pre-switchover", "device", "completed"], MigrationPair.MigrationEvents(pair.SourceQmp, "completed"));
         Assert.Equal("postmigrate", MigrationPair.RunStatus(pair.SourceQmp));
         pair.Destination.WaitForSerial("B", 2, Timeout);
         StopAndCheck(pair.Destination, pair.DestinationQmp, pair.RamBytes);
@@ -279,8 +279,7 @@ public sealed class PrecopyTests
         Assert.Equal("GenericError", e.ErrorClass);
         Assert.Equal("Parameter 'uri' expects a valid migration protocol", e.Desc);
         Assert.Equal("failed", MigrationPair.Status(qmp.Execute("query-migrate").AsObject()));
-        qmp.WaitForEvent("MIGRATION", ev => ev["data"]?["status"]?.GetValue<string>() == "failed");
-        Assert.Equal(["setup", "failed"], MigrationPair.MigrationEvents(qmp));
+        Assert.Equal(["setup", "failed"], MigrationPair.MigrationEvents(qmp, "failed"));
         Assert.Equal("running", MigrationPair.RunStatus(qmp));
         Assert.Throws<QmpErrorException>(() => qmp.Execute("migrate", new JsonObject()));
     }
@@ -315,7 +314,7 @@ public sealed class PrecopyTests
     internal static void AssertDestinationCompleted(QmpClient destination)
     {
         Assert.Equal("completed", MigrationPair.Status(destination.Execute("query-migrate").AsObject()));
-        List<string> events = MigrationPair.MigrationEvents(destination);
+        List<string> events = MigrationPair.MigrationEvents(destination, "completed");
         int active = events.IndexOf("active");
         Assert.True(active >= 0 && events.IndexOf("completed") > active, $"destination MIGRATION events: {string.Join(", ", events)}");
     }

@@ -200,6 +200,22 @@ public sealed class EmuProcess : IDisposable
     public string WaitForSerial(string text, int count, TimeSpan timeout) =>
         WaitForText(() => Serial, "serial", text, count, timeout);
 
+    /// <summary>
+    /// Waits until the serial log's complete lines contain <paramref name="text"/> <paramref name="count"/> times;
+    /// returns those lines. The guest's bytes reach the file as it sends them, so a line can be caught half-written.
+    /// </summary>
+    public string WaitForSerialLines(string text, int count, TimeSpan timeout) =>
+        WaitForText(
+            () =>
+            {
+                string serial = Serial;
+                return serial[..(serial.LastIndexOf('\n') + 1)];
+            },
+            "serial",
+            text,
+            count,
+            timeout);
+
     /// <summary>Waits until stdout (e.g. <c>-serial stdio</c>) contains <paramref name="text"/>.</summary>
     public string WaitForStdout(string text, TimeSpan timeout) =>
         WaitForText(() => StandardOutput, "stdout", text, 1, timeout);

@@ -260,19 +260,32 @@ public sealed class MigrationPair : IDisposable
         }
     }
 
-    /// <summary>The statuses of the MIGRATION events a QMP client has received, in order.</summary>
-    public static List<string> MigrationEvents(QmpClient qmp)
+    /// <summary>
+    /// The statuses of the MIGRATION events a QMP client has received, in order, once the one for
+    /// <paramref name="through"/> is among them (or the timeout passed, so the caller's assertion shows what came):
+    /// as QEMU's migrate_set_state, a status is visible to query-migrate just before its event is sent.
+    /// </summary>
+    public static List<string> MigrationEvents(QmpClient qmp, string through)
     {
-        var list = new List<string>();
-        foreach (JsonObject e in qmp.Events)
+        var clock = Stopwatch.StartNew();
+        while (true)
         {
-            if (e["event"]?.GetValue<string>() == "MIGRATION")
+            var list = new List<string>();
+            foreach (JsonObject e in qmp.Events)
             {
-                list.Add(e["data"]?["status"]?.GetValue<string>() ?? "?");
+                if (e["event"]?.GetValue<string>() == "MIGRATION")
+                {
+                    list.Add(e["data"]?["status"]?.GetValue<string>() ?? "?");
+                }
             }
-        }
 
-        return list;
+            if (list.Contains(through) || clock.Elapsed > Timeout)
+            {
+                return list;
+            }
+
+            Thread.Sleep(10);
+        }
     }
 
     /// <summary>QMP query-status's status (running, paused, postmigrate, inmigrate, finish-migrate, …).</summary>

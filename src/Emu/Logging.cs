@@ -18,11 +18,12 @@ internal static class Logging
                 outputTemplate: "emu {Level:u3} [{SourceContext}] {Message:lj}{NewLine}{Exception}");
         if (logFile != null)
         {
+            // Unbuffered: each event is written as it happens, so a reader sees it at once. No periodic flush to
+            // disk: that fsyncs under the sink's lock, and a busy disk would stall every thread that logs meanwhile.
             config = config.WriteTo.File(
                 logFile,
                 restrictedToMinimumLevel: console < LogEventLevel.Debug ? console : LogEventLevel.Debug,
-                outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} [{SourceContext}] {Message:lj} {Properties}{NewLine}{Exception}",
-                flushToDiskInterval: TimeSpan.FromMilliseconds(200));
+                outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} [{SourceContext}] {Message:lj} {Properties}{NewLine}{Exception}");
         }
 
         Log.Logger = config.CreateLogger();

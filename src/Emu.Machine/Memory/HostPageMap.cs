@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Emu.Machine.Memory;
@@ -18,7 +19,10 @@ public static class HostPageMap
     /// <summary>
     /// One bit per page of <paramref name="block"/>, set where the page is neither present nor swapped; null when
     /// the pagemap cannot be read (not Linux, no /proc), in which case every page must be read to be judged.
+    /// Compiled optimized at once: it runs once per migration, over every page, so the first-tier code it would
+    /// otherwise get doubled its time (21–28 ms against 10–18 ms of setup at 256 MiB, most of it the kernel).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe ulong[]? UnpopulatedPages(RamBlock block)
     {
         if (!OperatingSystem.IsLinux())

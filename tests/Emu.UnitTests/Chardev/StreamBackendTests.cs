@@ -29,11 +29,9 @@ public sealed class StreamBackendTests
     public void AWriterDoesNotWaitForAStreamThatIsBlocked()
     {
         using var stream = new GatedStream();
-        using var backend = new StreamBackend(stream, ownsStream: false, "test");
-        backend.Write("A"u8);
-        Assert.True(stream.Entered.Wait(Patience), "the writer thread never wrote");
+        using StreamBackend backend = StuckInFirstWrite(stream);
 
-        // The stream is now stuck inside Write, as a file is under writeback throttling; the guest's bytes queue.
+        // The guest's bytes queue while the stream cannot take them.
         Thread writes = Started(() =>
         {
             for (int i = 0; i < 1000; i++)
@@ -52,9 +50,7 @@ public sealed class StreamBackendTests
     public void AFullQueueMakesTheWriterWaitForRoomAndLosesNothing()
     {
         using var stream = new GatedStream();
-        using var backend = new StreamBackend(stream, ownsStream: false, "test");
-        backend.Write("A"u8);
-        Assert.True(stream.Entered.Wait(Patience), "the writer thread never wrote");
+        using StreamBackend backend = StuckInFirstWrite(stream);
 
         byte[] more = new byte[StreamBackend.QueueBytes + 1];
         Array.Fill(more, (byte)'C');
@@ -73,6 +69,15 @@ public sealed class StreamBackendTests
         using var backend = new StreamBackend(new FailingStream(), ownsStream: true, "test");
         backend.Write("lost"u8);
         backend.Write("also lost"u8);
+    }
+
+    /// <summary>A backend whose writer thread is stuck writing "A" to <paramref name="stream"/>, as a file under writeback throttling.</summary>
+    private static StreamBackend StuckInFirstWrite(GatedStream stream)
+    {
+        var backend = new StreamBackend(stream, ownsStream: false, "test");
+        backend.Write("A"u8);
+        Assert.True(stream.Entered.Wait(Patience), "the writer thread never wrote");
+        return backend;
     }
 
     private static Thread Started(Action action)

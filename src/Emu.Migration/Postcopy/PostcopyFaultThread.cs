@@ -7,11 +7,11 @@ namespace Emu.Migration.Postcopy;
 
 /// <summary>
 /// The destination's page-fault side ("mig/dst/fault", QEMU postcopy_ram_fault_thread with userfaultfd done in
-/// software). A vCPU or device that touches a page not yet received calls <see cref="WaitForPage"/>: the page is
-/// queued once, the fault thread sends the queued pages in one batch of REQ_PAGES (naming the block only when it
-/// differs from the previous request's) and the caller parks until the listen thread places the page and calls
-/// <see cref="PagePlaced"/>. While the return path is down (postcopy-paused) requests stay outstanding and are all
-/// sent again after the recovery. <see cref="Fail"/> wakes every waiter with <see cref="GuestPageUnavailableException"/>.
+/// software). A vCPU or device that touches a page not yet received calls <see cref="WaitForPage"/>: the first
+/// caller for a page sends its REQ_PAGES itself (naming the block only when it differs from the previous request's)
+/// and every caller parks until the listen thread places the page and calls <see cref="PagePlaced"/>. While the
+/// return path is down (postcopy-paused) requests stay outstanding; the fault thread sends them all again after the
+/// recovery. <see cref="Fail"/> wakes every waiter with <see cref="GuestPageUnavailableException"/>.
 /// </summary>
 /// <remarks>
 /// Threads: waiters (vcpu/0, devices, QMP), the fault thread, the listen and preempt threads (placement). One lock
@@ -21,6 +21,9 @@ namespace Emu.Migration.Postcopy;
 public sealed class PostcopyFaultThread : IPageFaultHandler
 {
     private readonly object _lock = new();
+
+    // Serialises the request senders (the faulting threads and the fault thread) and guards _lastBlock.
+    private readonly object _sendLock = new();
     private readonly DestinationReturnPath _returnPath;
     private readonly PostcopyBlocktime? _blocktime;
     private readonly ILogger _log;
@@ -109,16 +112,21 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
 
         try
         {
+            bool requestNow;
             lock (_lock)
             {
-                if (!received.IsReceived(pageIndex) && _outstanding.TryAdd((block, pageIndex), 0))
+                requestNow = !received.IsReceived(pageIndex) && _outstanding.TryAdd((block, pageIndex), 0);
+                CollectionsMarshal.GetValueRefOrAddDefault(_awaited, (block, pageIndex), out _)++;
+            }
+
+            try
+            {
+                if (requestNow)
                 {
-                    _queue.Enqueue((block, pageIndex));
-                    Monitor.PulseAll(_lock);
+                    Request(block, pageIndex);
                 }
 
-                CollectionsMarshal.GetValueRefOrAddDefault(_awaited, (block, pageIndex), out _)++;
-                try
+                lock (_lock)
                 {
                     while (!received.IsReceived(pageIndex))
                     {
@@ -131,7 +139,10 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
                         Monitor.Wait(_lock);
                     }
                 }
-                finally
+            }
+            finally
+            {
+                lock (_lock)
                 {
                     if (--CollectionsMarshal.GetValueRefOrNullRef(_awaited, (block, pageIndex)) == 0)
                     {
@@ -192,9 +203,13 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
     /// </summary>
     public void ResendOutstanding()
     {
-        lock (_lock)
+        lock (_sendLock)
         {
             _lastBlock = null;
+        }
+
+        lock (_lock)
+        {
             _queue.Clear();
             foreach ((RamBlock b, int p) in _outstanding.Keys)
             {
@@ -205,10 +220,71 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
         }
     }
 
+    /// <summary>
+    /// Sends the request for a page the caller is about to park on from the caller's own thread: a hand-over to the
+    /// fault thread would add a thread wake-up to every remote fault, and on a busy host each wake-up can wait for a
+    /// core. While the return path is down the page goes to the fault thread's queue, which waits for the recovery.
+    /// </summary>
+    private void Request(RamBlock block, int pageIndex)
+    {
+        if (_returnPath.IsOpen && TrySend([(block, pageIndex)]))
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _queue.Enqueue((block, pageIndex));
+            Monitor.PulseAll(_lock);
+        }
+    }
+
+    /// <summary>
+    /// QEMU migrate_send_rp_req_pages for each page: the whole host page, the block named only when it differs from
+    /// the previous request's. Records when the requests went out; false if the link broke (they stay outstanding,
+    /// and <see cref="ResendOutstanding"/> queues them again after the recovery).
+    /// </summary>
+    private bool TrySend(ReadOnlySpan<(RamBlock Block, int Page)> pages)
+    {
+        long sentAt;
+        lock (_sendLock)
+        {
+            var batch = new ReturnPathMessage[pages.Length];
+            for (int i = 0; i < pages.Length; i++)
+            {
+                (RamBlock b, int p) = pages[i];
+                batch[i] = ReturnPathMessage.ReqPages(b == _lastBlock ? null : b.IdStr, (ulong)p << RamBlock.PageShift, RamBlock.PageSize);
+                _lastBlock = b;
+            }
+
+            sentAt = Stopwatch.GetTimestamp();
+            if (!_returnPath.TrySendBatch(batch))
+            {
+                _lastBlock = null;
+                _log.Warning("postcopy: sending {Count} page requests failed; waiting for recovery", pages.Length);
+                return false;
+            }
+        }
+
+        Interlocked.Add(ref _requestsSent, pages.Length);
+        lock (_lock)
+        {
+            foreach ((RamBlock, int) k in pages)
+            {
+                if (_outstanding.ContainsKey(k))
+                {
+                    _outstanding[k] = sentAt;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Sends the queued requests: those made while the return path was down, and every re-send after a recovery.</summary>
     private void Run()
     {
-        var batch = new List<ReturnPathMessage>();
-        var keys = new List<(RamBlock, int)>();
+        var pages = new List<(RamBlock, int)>();
         while (true)
         {
             lock (_lock)
@@ -224,8 +300,7 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
                     return;
                 }
 
-                batch.Clear();
-                keys.Clear();
+                pages.Clear();
                 while (_queue.Count > 0)
                 {
                     (RamBlock b, int p) = _queue.Dequeue();
@@ -235,41 +310,13 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
                         continue;
                     }
 
-                    // QEMU migrate_send_rp_req_pages: the whole host page, the block named only when it changes.
-                    batch.Add(ReturnPathMessage.ReqPages(b == _lastBlock ? null : b.IdStr, (ulong)p << RamBlock.PageShift, RamBlock.PageSize));
-                    keys.Add((b, p));
-                    _lastBlock = b;
+                    pages.Add((b, p));
                 }
             }
 
-            if (batch.Count == 0)
+            if (pages.Count > 0)
             {
-                continue;
-            }
-
-            long sentAt = Stopwatch.GetTimestamp();
-            if (!_returnPath.TrySendBatch(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batch)))
-            {
-                // The link broke: keep them outstanding; ResendOutstanding queues them again after recovery.
-                _log.Warning("postcopy: sending {Count} page requests failed; waiting for recovery", batch.Count);
-                lock (_lock)
-                {
-                    _lastBlock = null;
-                }
-
-                continue;
-            }
-
-            Interlocked.Add(ref _requestsSent, batch.Count);
-            lock (_lock)
-            {
-                foreach ((RamBlock, int) k in keys)
-                {
-                    if (_outstanding.ContainsKey(k))
-                    {
-                        _outstanding[k] = sentAt;
-                    }
-                }
+                TrySend(CollectionsMarshal.AsSpan(pages));
             }
         }
     }

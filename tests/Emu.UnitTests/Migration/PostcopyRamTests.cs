@@ -304,6 +304,35 @@ public class PostcopyRamTests
     }
 
     [Fact]
+    public void TheFaultingThreadSendsItsOwnRequestAndNamesTheBlockOnce()
+    {
+        // The fault thread is never started: the requests on the wire can only come from the faulting threads.
+        using var m = new FakeMachine(("pc.ram", 8 * 4096));
+        RamBlock b = m.RamBlocks[0];
+        var wire = new MemoryStream();
+        var rp = new DestinationReturnPath();
+        rp.Open(wire);
+        var fault = new PostcopyFaultThread(rp, null, Log.Logger);
+        b.Received = new ReceivedBitmap(b.PageCount);
+        b.PageFaultHandler = fault;
+        var readers = new[] { Reader(b, 5), Reader(b, 6) };
+        readers[0].Start();
+        Assert.True(SpinWait.SpinUntil(() => fault.RequestsSent == 1, 5000), "the first reader sent no request");
+        readers[1].Start();
+        Assert.True(SpinWait.SpinUntil(() => fault.RequestsSent == 2, 5000), $"requests sent: {fault.RequestsSent}");
+
+        var r = MigrationStream.ForReading(new MemoryStream(wire.ToArray()));
+        Assert.Equal(ReturnPathMessage.ReqPages("pc.ram", 5 * 4096, 4096), ReturnPathMessage.Read(r));
+        Assert.Equal(ReturnPathMessage.ReqPages(null, 6 * 4096, 4096), ReturnPathMessage.Read(r));
+
+        fault.Fail("test over");
+        Assert.All(readers, t => Assert.True(t.Join(5000)));
+    }
+
+    /// <summary>A thread that reads a page and ends quietly when postcopy fails under it.</summary>
+    private static Thread Reader(RamBlock b, int page) => new(() => Record.Exception(() => b.EnsurePresent(page)));
+
+    [Fact]
     public void AFailedPostcopyReleasesParkedAccessorsWithTheReason()
     {
         using var m = new FakeMachine(("pc.ram", 4 * 4096));

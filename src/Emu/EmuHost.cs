@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Emu.Chardev;
 using Emu.Configuration;
@@ -86,6 +87,13 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             new Thread(ForwardStdinToSerial) { Name = "chardev/stdin", IsBackground = true }.Start();
         }
 
+        // As QEMU's termsig handler: SIGINT, SIGTERM and SIGHUP end the machine as a QMP quit would (SHUTDOWN
+        // host-signal, exit code 0), so chardevs drain, sockets close and the log says why.
+        foreach (PosixSignal signal in (PosixSignal[])[PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP])
+        {
+            _owned.Add(PosixSignalRegistration.Create(signal, OnTerminationSignal));
+        }
+
         if (options.Display == "sdl")
         {
             _console = new SdlConsole(_renderer, ConsoleTitle, KeyEvent, () => RequestQuit(ShutdownCause.HostUi));
@@ -135,6 +143,13 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
     }
 
     private void RequestQuit(ShutdownCause cause) => _exit.TrySetResult(new MachineExit(0, cause.ToQmp(), null));
+
+    private void OnTerminationSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        Log.Information("terminating on signal {Signal}", context.Signal);
+        _exit.TrySetResult(new MachineExit(0, ShutdownCause.HostSignal.ToQmp(), $"emu: terminating on signal {context.Signal}"));
+    }
 
     /// <summary>-serial stdio is two-way: what the user types reaches the guest's COM1.</summary>
     private void ForwardStdinToSerial()

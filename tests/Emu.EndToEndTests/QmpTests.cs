@@ -56,6 +56,23 @@ public sealed class QmpTests
         Assert.Equal(0, emu.WaitForExit(Timeout));
     }
 
+    /// <summary>As QEMU's termination signals: the machine ends as on quit, saying why on stderr, with exit code 0.</summary>
+    [Theory]
+    [InlineData("TERM", "SIGTERM")]
+    [InlineData("INT", "SIGINT")]
+    [InlineData("HUP", "SIGHUP")]
+    public void ATerminationSignalEndsTheMachineAsQuitDoes(string signal, string name)
+    {
+        using var emu = EmuProcess.StartGuest("ab", "qmp-signal-" + signal, "-m", "32M");
+        emu.WaitForSerial("B", Timeout);
+        using QmpClient qmp = emu.ConnectQmp();
+        emu.SendSignal(signal);
+        JsonObject shutdown = qmp.WaitForEvent("SHUTDOWN");
+        Assert.Equal("host-signal", shutdown["data"]?["reason"]?.GetValue<string>());
+        Assert.Equal(0, emu.WaitForExit(Timeout));
+        Assert.Contains($"emu: terminating on signal {name}", emu.StandardError);
+    }
+
     [Fact]
     public void PmemsaveWritesGuestMemory()
     {

@@ -259,6 +259,16 @@ public sealed class EmuProcess : IDisposable
         return process.ExitCode;
     }
 
+    /// <summary>Sends <paramref name="signal"/> (<c>TERM</c>, <c>INT</c>, <c>HUP</c>) to the process, as <c>kill -s</c> does.</summary>
+    public void SendSignal(string signal)
+    {
+        Process process = _process ?? throw new InvalidOperationException($"e2e: {Name} was never started");
+        // The shell's kill builtin: a minimal system may lack the procps kill binary.
+        using Process kill = Process.Start("sh", ["-c", $"kill -s {signal} {process.Id}"]);
+        kill.WaitForExit();
+        Assert.True(kill.ExitCode == 0, $"e2e: kill -s {signal} {process.Id} failed with {kill.ExitCode}");
+    }
+
     /// <summary>Kills the process tree now (a destination dying mid-migration) and waits for it to end.</summary>
     public void Kill()
     {

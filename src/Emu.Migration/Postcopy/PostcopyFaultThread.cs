@@ -22,8 +22,9 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
 {
     private readonly object _lock = new();
 
-    // Serialises the request senders (the faulting threads and the fault thread) and guards _lastBlock.
+    // Serialises the request senders (the faulting threads and the fault thread); guards _lastBlock and _sendBatch.
     private readonly object _sendLock = new();
+    private readonly List<ReturnPathMessage> _sendBatch = [];
     private readonly DestinationReturnPath _returnPath;
     private readonly PostcopyBlocktime? _blocktime;
     private readonly ILogger _log;
@@ -249,16 +250,15 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
         long sentAt;
         lock (_sendLock)
         {
-            var batch = new ReturnPathMessage[pages.Length];
-            for (int i = 0; i < pages.Length; i++)
+            _sendBatch.Clear();
+            foreach ((RamBlock b, int p) in pages)
             {
-                (RamBlock b, int p) = pages[i];
-                batch[i] = ReturnPathMessage.ReqPages(b == _lastBlock ? null : b.IdStr, (ulong)p << RamBlock.PageShift, RamBlock.PageSize);
+                _sendBatch.Add(ReturnPathMessage.ReqPages(b == _lastBlock ? null : b.IdStr, (ulong)p << RamBlock.PageShift, RamBlock.PageSize));
                 _lastBlock = b;
             }
 
             sentAt = Stopwatch.GetTimestamp();
-            if (!_returnPath.TrySendBatch(batch))
+            if (!_returnPath.TrySendBatch(CollectionsMarshal.AsSpan(_sendBatch)))
             {
                 _lastBlock = null;
                 _log.Warning("postcopy: sending {Count} page requests failed; waiting for recovery", pages.Length);

@@ -7,10 +7,8 @@ namespace Emu.UnitTests.Cpu;
 /// <summary>The micro-op fast path and the generic interpreter must agree instruction for instruction.</summary>
 public sealed class FastOpsAgreementTests
 {
-    private static (Emu.Machine.Cpu.State.CpuState State, byte[] Data) RunMix(bool fastOps, long budget)
-    {
-        using var m = new CpuTestMachine(options: new CpuOptions(FastOps: fastOps));
-        m.Load(32, 0x10_0000, a =>
+    private static (Emu.Machine.Cpu.State.CpuState State, byte[] Data) RunMix(bool fastOps, long budget) =>
+        Run(fastOps, budget, a =>
         {
             Label top = a.CreateLabel();
             Label skip = a.CreateLabel();
@@ -53,6 +51,46 @@ public sealed class FastOpsAgreementTests
             a.and(edx, 0x0FFF_FFFF);
             a.ret();
         });
+
+    /// <summary>
+    /// The speed guest's loop and more: most of these instructions' flags are overwritten before anything reads
+    /// them, so a whole-block run skips them (FlagLiveness); a run cut at any instruction must still see them all.
+    /// </summary>
+    private static (Emu.Machine.Cpu.State.CpuState State, byte[] Data) RunDeadFlags(bool fastOps, long budget) =>
+        Run(fastOps, budget, a =>
+        {
+            Label top = a.CreateLabel();
+            a.mov(ecx, 200);
+            a.mov(esi, 0x20_0000);
+            a.mov(ebx, 0x1357_9BDF);
+            a.mov(edi, 0x8000_0000);
+            a.Label(ref top);
+            a.add(eax, ecx);
+            a.mov(edx, __dword_ptr[esi]);
+            a.xor(edx, eax);
+            a.mov(__dword_ptr[esi + 4], edx);
+            a.rol(ebx, 3);
+            a.add(ebx, edx);
+            a.cmp(ebx, edi);
+            a.inc(ebp);
+            a.sub(edi, ebx);
+            a.test(edi, 1);
+            a.shl(eax, 1);
+            a.ror(edx, 5);
+            a.dec(ebp);
+            a.or(ebp, edx);
+            a.mov(ebp, ebx);
+            a.sar(ebp, 3);
+            a.and(edx, 0xFF);
+            a.dec(ecx);
+            a.jnz(top);
+            a.hlt();
+        });
+
+    private static (Emu.Machine.Cpu.State.CpuState State, byte[] Data) Run(bool fastOps, long budget, Action<Assembler> program)
+    {
+        using var m = new CpuTestMachine(options: new CpuOptions(FastOps: fastOps));
+        m.Load(32, 0x10_0000, program);
         for (uint i = 0; i < 0x1000; i += 4)
         {
             m.Memory.WriteU32(0x20_0000 + i, i * 0x9E37_79B9u);
@@ -77,5 +115,30 @@ public sealed class FastOpsAgreementTests
 
         Assert.Equal(generic, fast);
         Assert.Equal(genericData, fastData);
+    }
+
+    /// <summary>Every cut inside the first loop passes, then whole runs: dead flags never show.</summary>
+    [Theory]
+    [MemberData(nameof(DeadFlagBudgets))]
+    public void DroppedFlagsNeverShowWhereARunStops(long budget)
+    {
+        (Emu.Machine.Cpu.State.CpuState fast, byte[] fastData) = RunDeadFlags(fastOps: true, budget);
+        (Emu.Machine.Cpu.State.CpuState generic, byte[] genericData) = RunDeadFlags(fastOps: false, budget);
+
+        Assert.Equal(generic, fast);
+        Assert.Equal(genericData, fastData);
+    }
+
+    public static TheoryData<long> DeadFlagBudgets()
+    {
+        var budgets = new TheoryData<long>();
+        for (long b = 1; b <= 45; b++)
+        {
+            budgets.Add(b);
+        }
+
+        budgets.Add(1000);
+        budgets.Add(100_000);
+        return budgets;
     }
 }

@@ -14,6 +14,7 @@ internal sealed class DecodedBlock
         Key = key;
         Instructions = instructions;
         Ops = ops;
+        WholeRunOps = FlagLiveness.DropDeadFlags(ops);
         Count = count;
         PageKey0 = pageKey0;
         PageKey1 = pageKey1;
@@ -26,7 +27,11 @@ internal sealed class DecodedBlock
 
     public Instruction[] Instructions { get; }
 
+    /// <summary>The micro-ops exactly as each instruction leaves the machine: for single steps and cut-short runs.</summary>
     public MicroOp[] Ops { get; }
+
+    /// <summary>The micro-ops for a run of the whole block: flags no instruction of it can observe are not computed.</summary>
+    public MicroOp[] WholeRunOps { get; }
 
     public int Count { get; }
 

@@ -111,4 +111,46 @@ internal enum MicroOpKind : byte
 
     /// <summary>TEST reg A, Imm.</summary>
     TestRegImm,
+
+    // The forms below leave the flags alone: FlagLiveness puts them where a later instruction of the block
+    // overwrites the flags before anything can read them, for runs of the whole block only.
+
+    /// <summary>ADD reg A, reg B; flags dead.</summary>
+    AddRegRegNoFlags,
+
+    /// <summary>ADD reg A, Imm; flags dead.</summary>
+    AddRegImmNoFlags,
+
+    /// <summary>SUB reg A, reg B; flags dead.</summary>
+    SubRegRegNoFlags,
+
+    /// <summary>SUB reg A, Imm; flags dead.</summary>
+    SubRegImmNoFlags,
+
+    /// <summary>XOR reg A, reg B; flags dead.</summary>
+    XorRegRegNoFlags,
+
+    /// <summary>XOR reg A, Imm; flags dead.</summary>
+    XorRegImmNoFlags,
+
+    /// <summary>AND reg A, reg B; flags dead.</summary>
+    AndRegRegNoFlags,
+
+    /// <summary>AND reg A, Imm; flags dead.</summary>
+    AndRegImmNoFlags,
+
+    /// <summary>OR reg A, reg B; flags dead.</summary>
+    OrRegRegNoFlags,
+
+    /// <summary>OR reg A, Imm; flags dead.</summary>
+    OrRegImmNoFlags,
+
+    /// <summary>INC reg A; flags dead.</summary>
+    IncRegNoFlags,
+
+    /// <summary>DEC reg A; flags dead.</summary>
+    DecRegNoFlags,
+
+    /// <summary>Shift or rotate reg A by Imm (1-31), kind B; flags dead.</summary>
+    ShiftRegImmNoFlags,
 }

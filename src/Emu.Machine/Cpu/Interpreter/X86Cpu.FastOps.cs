@@ -217,6 +217,16 @@ public sealed partial class X86Cpu
         }
     }
 
+    /// <summary>The value of a 32-bit shift or rotate of <paramref name="a"/> by a constant 1-31.</summary>
+    private static uint Shifted(ShiftKind kind, uint a, int count) => kind switch
+    {
+        ShiftKind.Rol => BitOperations.RotateLeft(a, count),
+        ShiftKind.Ror => BitOperations.RotateRight(a, count),
+        ShiftKind.Shl => a << count,
+        ShiftKind.Shr => a >> count,
+        _ => (uint)((int)a >> count),
+    };
+
     /// <summary>
     /// A 32-bit shift or rotate by a constant 1-31 (the generic Shift's flags: rotates change CF and OF only;
     /// shifts set SF/ZF/PF from the result, CF from the last bit out, OF as for a count of 1, AF clear).
@@ -224,32 +234,27 @@ public sealed partial class X86Cpu
     private void FastShift(ShiftKind kind, ref uint d, int count)
     {
         uint a = d;
-        uint r;
+        uint r = Shifted(kind, a, count);
         bool cf, of;
         switch (kind)
         {
             case ShiftKind.Rol:
-                r = BitOperations.RotateLeft(a, count);
                 cf = (r & 1) != 0;
                 of = ((r >> 31) != 0) ^ cf;
                 break;
             case ShiftKind.Ror:
-                r = BitOperations.RotateRight(a, count);
                 cf = (r >> 31) != 0;
                 of = (((r << 1) ^ r) & 0x8000_0000) != 0;
                 break;
             case ShiftKind.Shl:
-                r = a << count;
                 cf = ((a >> (32 - count)) & 1) != 0;
                 of = ((r >> 31) != 0) ^ cf;
                 break;
             case ShiftKind.Shr:
-                r = a >> count;
                 cf = ((a >> (count - 1)) & 1) != 0;
                 of = (a >> 31) != 0;
                 break;
             default:
-                r = (uint)((int)a >> count);
                 cf = (((int)a >> (count - 1)) & 1) != 0;
                 of = false;
                 break;

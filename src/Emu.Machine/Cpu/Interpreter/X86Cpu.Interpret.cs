@@ -21,7 +21,7 @@ public sealed unsafe partial class X86Cpu
         uint start = _eip;
         uint ipMask = _code32 ? 0xFFFF_FFFF : 0xFFFF;
         ref uint gpr = ref MemoryMarshal.GetArrayDataReference(_gpr);
-        ref MicroOp op0 = ref MemoryMarshal.GetArrayDataReference(block.Ops);
+        ref MicroOp op0 = ref MemoryMarshal.GetArrayDataReference(count == block.Count ? block.WholeRunOps : block.Ops);
         SegmentCache[] segs = _seg;
         TlbEntry[] tlbRead = _tlbRead;
         TlbEntry[] tlbWrite = _tlbWrite;
@@ -141,6 +141,49 @@ public sealed unsafe partial class X86Cpu
                         ref uint d = ref Unsafe.Add(ref gpr, op.A);
                         uint a = d, b = op.Imm;
                         SetAluResult(CcOp.Logic, ref d, a, b, a & b, write: false);
+                        continue;
+                    }
+
+                case MicroOpKind.AddRegRegNoFlags:
+                    Unsafe.Add(ref gpr, op.A) += Unsafe.Add(ref gpr, op.B);
+                    continue;
+                case MicroOpKind.AddRegImmNoFlags:
+                    Unsafe.Add(ref gpr, op.A) += op.Imm;
+                    continue;
+                case MicroOpKind.SubRegRegNoFlags:
+                    Unsafe.Add(ref gpr, op.A) -= Unsafe.Add(ref gpr, op.B);
+                    continue;
+                case MicroOpKind.SubRegImmNoFlags:
+                    Unsafe.Add(ref gpr, op.A) -= op.Imm;
+                    continue;
+                case MicroOpKind.XorRegRegNoFlags:
+                    Unsafe.Add(ref gpr, op.A) ^= Unsafe.Add(ref gpr, op.B);
+                    continue;
+                case MicroOpKind.XorRegImmNoFlags:
+                    Unsafe.Add(ref gpr, op.A) ^= op.Imm;
+                    continue;
+                case MicroOpKind.AndRegRegNoFlags:
+                    Unsafe.Add(ref gpr, op.A) &= Unsafe.Add(ref gpr, op.B);
+                    continue;
+                case MicroOpKind.AndRegImmNoFlags:
+                    Unsafe.Add(ref gpr, op.A) &= op.Imm;
+                    continue;
+                case MicroOpKind.OrRegRegNoFlags:
+                    Unsafe.Add(ref gpr, op.A) |= Unsafe.Add(ref gpr, op.B);
+                    continue;
+                case MicroOpKind.OrRegImmNoFlags:
+                    Unsafe.Add(ref gpr, op.A) |= op.Imm;
+                    continue;
+                case MicroOpKind.IncRegNoFlags:
+                    Unsafe.Add(ref gpr, op.A)++;
+                    continue;
+                case MicroOpKind.DecRegNoFlags:
+                    Unsafe.Add(ref gpr, op.A)--;
+                    continue;
+                case MicroOpKind.ShiftRegImmNoFlags:
+                    {
+                        ref uint d = ref Unsafe.Add(ref gpr, op.A);
+                        d = Shifted((ShiftKind)op.B, d, (int)op.Imm);
                         continue;
                     }
 

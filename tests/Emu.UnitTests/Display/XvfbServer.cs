@@ -23,7 +23,7 @@ public sealed partial class XvfbServer : IDisposable
     {
         for (int display = 90 + (Environment.ProcessId % 50); display < 400; display++)
         {
-            if (File.Exists($"/tmp/.X11-unix/X{display}") || File.Exists($"/tmp/.X{display}-lock"))
+            if (!ClaimIfFree(display))
             {
                 continue;
             }
@@ -86,16 +86,68 @@ public sealed partial class XvfbServer : IDisposable
         return ms.ToArray();
     }
 
+    /// <summary>
+    /// Ends the server with SIGTERM, on which Xvfb removes its lock file and socket (a SIGKILL leaves both, and
+    /// repeated test runs then use up the display numbers); SIGKILL only if it does not end.
+    /// </summary>
     public void Dispose()
     {
         if (!_process.HasExited)
         {
-            _process.Kill();
-            _process.WaitForExit();
+            _ = SendSignal(_process.Id, SigTerm);
+            if (!_process.WaitForExit(5000))
+            {
+                _process.Kill();
+                _process.WaitForExit();
+            }
         }
 
         _process.Dispose();
     }
+
+    /// <summary>
+    /// True if display <paramref name="display"/> is free: no lock file, or one left by a server that no longer runs
+    /// (then it and the socket are removed, as Xvfb itself would).
+    /// </summary>
+    private static bool ClaimIfFree(int display)
+    {
+        string lockFile = $"/tmp/.X{display}-lock";
+        string socket = $"/tmp/.X11-unix/X{display}";
+        if (File.Exists(lockFile))
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(lockFile).Trim();
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+
+            if (!int.TryParse(text, out int pid) || Directory.Exists($"/proc/{pid}"))
+            {
+                return false;
+            }
+
+            try
+            {
+                File.Delete(lockFile);
+                File.Delete(socket);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+
+        return !File.Exists(socket);
+    }
+
+    private const int SigTerm = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int SendSignal(int pid, int signal);
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnv(string name, string value, int overwrite);

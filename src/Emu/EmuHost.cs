@@ -142,13 +142,13 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         }
     }
 
-    private void RequestQuit(ShutdownCause cause) => _exit.TrySetResult(new MachineExit(0, cause.ToQmp(), null));
+    private void RequestQuit(ShutdownCause cause, string? message = null) => _exit.TrySetResult(new MachineExit(0, cause.ToQmp(), message));
 
     private void OnTerminationSignal(PosixSignalContext context)
     {
         context.Cancel = true;
         Log.Information("terminating on signal {Signal}", context.Signal);
-        _exit.TrySetResult(new MachineExit(0, ShutdownCause.HostSignal.ToQmp(), $"emu: terminating on signal {context.Signal}"));
+        RequestQuit(ShutdownCause.HostSignal, $"emu: terminating on signal {context.Signal}");
     }
 
     /// <summary>-serial stdio is two-way: what the user types reaches the guest's COM1.</summary>

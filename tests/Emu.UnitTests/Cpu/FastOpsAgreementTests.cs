@@ -108,22 +108,18 @@ public sealed class FastOpsAgreementTests
     [InlineData(17)]
     [InlineData(1000)]
     [InlineData(100_000)]
-    public void FastAndGenericPathsReachTheSameState(long budget)
-    {
-        (Emu.Machine.Cpu.State.CpuState fast, byte[] fastData) = RunMix(fastOps: true, budget);
-        (Emu.Machine.Cpu.State.CpuState generic, byte[] genericData) = RunMix(fastOps: false, budget);
-
-        Assert.Equal(generic, fast);
-        Assert.Equal(genericData, fastData);
-    }
+    public void FastAndGenericPathsReachTheSameState(long budget) => AssertPathsAgree(fastOps => RunMix(fastOps, budget));
 
     /// <summary>Every cut inside the first loop passes, then whole runs: dead flags never show.</summary>
     [Theory]
     [MemberData(nameof(DeadFlagBudgets))]
-    public void DroppedFlagsNeverShowWhereARunStops(long budget)
+    public void DroppedFlagsNeverShowWhereARunStops(long budget) => AssertPathsAgree(fastOps => RunDeadFlags(fastOps, budget));
+
+    /// <summary>The same program on the micro-op path and on the generic interpreter: same CPU state, same memory.</summary>
+    private static void AssertPathsAgree(Func<bool, (Emu.Machine.Cpu.State.CpuState State, byte[] Data)> run)
     {
-        (Emu.Machine.Cpu.State.CpuState fast, byte[] fastData) = RunDeadFlags(fastOps: true, budget);
-        (Emu.Machine.Cpu.State.CpuState generic, byte[] genericData) = RunDeadFlags(fastOps: false, budget);
+        (Emu.Machine.Cpu.State.CpuState fast, byte[] fastData) = run(true);
+        (Emu.Machine.Cpu.State.CpuState generic, byte[] genericData) = run(false);
 
         Assert.Equal(generic, fast);
         Assert.Equal(genericData, fastData);

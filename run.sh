@@ -44,6 +44,35 @@ ensure_test_tools() {
         "command -v xdotool" xdotool
 }
 
+# What guests/linux/build.sh needs: the kernel source and its build tools, busybox for i386 (the i386
+# architecture is added to dpkg first), gcc's 32-bit libraries, SYSLINUX with mtools and mkfs.fat, and memtest86+.
+ensure_linux_tools() {
+    if ! dpkg -s busybox-static:i386 >/dev/null 2>&1 && ! dpkg --print-foreign-architectures | grep -qx i386; then
+        [ "$(id -u)" -eq 0 ] || die "the i386 architecture is missing from dpkg; run as root or: dpkg --add-architecture i386 && apt-get update"
+        say "adding the i386 architecture to dpkg (for busybox-static:i386)"
+        dpkg --add-architecture i386
+        apt-get update -qq >>/tmp/emu-apt.log 2>&1 || true
+    fi
+    ensure_packages \
+        "dpkg -s linux-source-6.1" linux-source-6.1 \
+        "command -v make && command -v gcc" build-essential \
+        "command -v flex" flex \
+        "command -v bison" bison \
+        "command -v bc" bc \
+        "command -v xz" xz-utils \
+        "command -v cpio" cpio \
+        "command -v file" file \
+        "test -e /usr/include/libelf.h" libelf-dev \
+        "test -e /usr/include/openssl/ssl.h" libssl-dev \
+        "test -e /usr/lib32/libc.a || test -e /usr/lib/i386-linux-gnu/libc.a" gcc-multilib \
+        "dpkg -s busybox-static:i386" busybox-static:i386 \
+        "command -v syslinux" syslinux \
+        "test -e /usr/lib/syslinux/mbr/mbr.bin" syslinux-common \
+        "command -v mcopy" mtools \
+        "command -v mkfs.fat" dosfstools \
+        "test -e /boot/memtest86+ia32.bin" memtest86+
+}
+
 ensure_bench_tools() {
     ensure_packages "command -v qemu-system-i386" qemu-system-x86
 }
@@ -67,7 +96,18 @@ build_guests() {
     done
 }
 
+# Emu's Linux guest in out/guests/linux: the kernel is cached per machine, the rest takes seconds.
+build_linux() {
+    ensure_linux_tools
+    guests/linux/build.sh "$OUT/guests/linux"
+}
+
 build() {
+    build_emu
+    build_linux
+}
+
+build_emu() {
     ensure_build_tools
     say "building guests and firmware (nasm)"
     build_guests
@@ -98,7 +138,8 @@ run_tests() {
 }
 
 demo() {
-    build
+    build_emu
+    case " $* " in *" --linux "*) build_linux ;; esac
     exec "$ROOT/benchmarks/demo.sh" "$@"
 }
 

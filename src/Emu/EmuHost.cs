@@ -214,6 +214,8 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             Kernel = kernel,
             KernelName = o.Kernel ?? "",
             KernelCommandLine = o.Append,
+            Initrd = o.Initrd != null ? ReadImage(o.Initrd, "-initrd") : null,
+            InitrdName = o.Initrd ?? "",
             Firmware = biosPath != null ? ReadImage(biosPath, "-bios") : null,
             FirmwareName = biosPath ?? "",
             DrivePath = o.Drive,

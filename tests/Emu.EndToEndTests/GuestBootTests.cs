@@ -46,7 +46,7 @@ public sealed class GuestBootTests
         emu.Start("-kernel", bogus, "-serial", "none", "-display", "none");
         Assert.Equal(1, emu.WaitForExit(Timeout));
         string err = emu.StandardError.Trim();
-        Assert.Equal($"emu: kernel: '{bogus}' is not an ELF file (expected 7f 45 4c 46 at offset 0, found 74686973)", err);
+        Assert.Equal($"emu: kernel: '{bogus}' is neither a Linux bzImage nor an ELF file (expected 7f 45 4c 46 at offset 0, found 74686973)", err);
     }
 
     [Fact]

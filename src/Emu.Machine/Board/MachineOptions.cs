@@ -7,12 +7,17 @@ public sealed record MachineOptions
 {
     public required ulong RamSizeBytes { get; init; }
 
-    /// <summary>A multiboot ELF32 kernel (QEMU -kernel) and its name for messages.</summary>
+    /// <summary>A multiboot ELF32 kernel or a Linux bzImage (QEMU -kernel) and its name for messages.</summary>
     public byte[]? Kernel { get; init; }
 
     public string KernelName { get; init; } = "kernel";
 
     public string KernelCommandLine { get; init; } = "";
+
+    /// <summary>A Linux initrd (QEMU -initrd), only with a bzImage kernel.</summary>
+    public byte[]? Initrd { get; init; }
+
+    public string InitrdName { get; init; } = "initrd";
 
     /// <summary>A BIOS ROM image (QEMU -bios), used when there is no kernel.</summary>
     public byte[]? Firmware { get; init; }

@@ -30,7 +30,7 @@ public static class MultibootLoader
     {
         if (image.Length < 52 || !image[..4].SequenceEqual("\u007FELF"u8))
         {
-            throw new GuestImageException($"kernel: '{name}' is not an ELF file (expected 7f 45 4c 46 at offset 0, found {Hex(image[..Math.Min(4, image.Length)])})");
+            throw new GuestImageException($"kernel: '{name}' is neither a Linux bzImage nor an ELF file (expected 7f 45 4c 46 at offset 0, found {Hex(image[..Math.Min(4, image.Length)])})");
         }
 
         if (image[4] != 1 || image[5] != 1 || U16(image, 18) != 3)
@@ -116,13 +116,7 @@ public static class MultibootLoader
             throw new GuestImageException($"kernel: command line of {cmd.Length} bytes is longer than {MaxCmdline}");
         }
 
-        (ulong Base, ulong Length, uint Type)[] map =
-        [
-            (0, 0x9FC00, 1),
-            (0x9FC00, 0x400, 2),
-            (0xF0000, 0x10000, 2),
-            (0x100000, ramSizeBytes - 0x100000, 1),
-        ];
+        E820Entry[] map = PcMemoryMap.E820(ramSizeBytes);
         var mmap = new byte[map.Length * 24];
         for (int i = 0; i < map.Length; i++)
         {

@@ -9,6 +9,9 @@ public sealed partial class PcMachine
     /// <summary>QEMU CPU_THROTTLE_TIMESLICE_NS: the vCPU runs this long between throttle sleeps.</summary>
     public const long ThrottleTimesliceNs = 10_000_000;
 
+    /// <summary>The shortest slice, so closing in on a deadline does not turn into a slice per instruction.</summary>
+    private const long MinSliceInstructions = 10_000;
+
     private readonly Thread _vcpuThread;
     private readonly ManualResetEventSlim _wake = new(false);
     private long _sliceStartTicks;
@@ -27,7 +30,8 @@ public sealed partial class PcMachine
 
                 Clock.RunDueTimers();
                 Throttle();
-                CpuExitKind exit = Cpu.Run(_options.SliceInstructions);
+                Clock.SetIdle(false);
+                CpuExitKind exit = Cpu.Run(SliceBudget());
                 switch (exit)
                 {
                     case CpuExitKind.Halted:
@@ -105,14 +109,33 @@ public sealed partial class PcMachine
 
         double ratio = pct / 100.0;
         var sleep = TimeSpan.FromTicks((long)(ratio / (1 - ratio) * ThrottleTimesliceNs / 100));
+        Clock.SetIdle(true);
         _wake.Reset();
         _wake.Wait(sleep);
         _sliceStartTicks = Stopwatch.GetTimestamp();
     }
 
+    /// <summary>
+    /// Instructions to run before the next timer check: the whole slice, or fewer when a timer comes due sooner,
+    /// counted at the virtual clock's slowest rate (<see cref="VirtualClock.MaxNsPerInstruction"/>), so a slice
+    /// never carries guest time past the deadline and the next ones close in on it: a PIT tick is late by tens of
+    /// microseconds, not by a slice, and never two come due at one check.
+    /// </summary>
+    private long SliceBudget()
+    {
+        long next = Clock.NextDeadlineNs;
+        if (next == long.MaxValue)
+        {
+            return _options.SliceInstructions;
+        }
+
+        return Math.Clamp((next - Clock.NowNs) / VirtualClock.MaxNsPerInstruction, MinSliceInstructions, _options.SliceInstructions);
+    }
+
     /// <summary>HLT: sleep until the next timer deadline, an interrupt from another thread, or a stop request.</summary>
     private void WaitForInterrupt()
     {
+        Clock.SetIdle(true);
         long next = Clock.NextDeadlineNs;
         long now = Clock.NowNs;
         long waitNs = Math.Clamp(next - now, 0, 10_000_000);

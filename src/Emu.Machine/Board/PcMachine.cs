@@ -78,6 +78,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
 
         Cpu = new X86Cpu(Memory, Io, Pic);
         Cpu.TscSource = () => (ulong)Clock.NowNs;
+        Clock.InstructionCounter = () => Cpu.InstructionsNow;
 
         _devices.Add(Cpu);
         _devices.AddRange(Pic.StateSections);
@@ -152,7 +153,27 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Cpu.Reset();
         if (_options.Kernel != null)
         {
-            MultibootLoader.Entry e = MultibootLoader.Load(Memory, _options.RamSizeBytes, _options.Kernel, _options.KernelName, _options.KernelCommandLine);
+            LoadKernel();
+        }
+    }
+
+    /// <summary>QEMU's -kernel: a Linux bzImage through the 32-bit boot protocol, otherwise a multiboot ELF.</summary>
+    private void LoadKernel()
+    {
+        byte[] image = _options.Kernel!;
+        if (LinuxBootLoader.IsBzImage(image))
+        {
+            LinuxBootLoader.Entry l = LinuxBootLoader.Load(Memory, _options.RamSizeBytes, image, _options.KernelName, _options.KernelCommandLine, _options.Initrd, _options.InitrdName);
+            Cpu.EnterLinux32(l.Eip, l.BootParams, LinuxBootLoader.BootCs, LinuxBootLoader.BootDs, l.GdtBase, l.GdtLimit);
+        }
+        else
+        {
+            if (_options.Initrd != null)
+            {
+                throw new GuestImageException($"kernel: '{_options.KernelName}' is not a Linux bzImage; -initrd is only for Linux kernels");
+            }
+
+            MultibootLoader.Entry e = MultibootLoader.Load(Memory, _options.RamSizeBytes, image, _options.KernelName, _options.KernelCommandLine);
             Cpu.EnterMultiboot(e.Eip, e.Eax, e.Ebx);
         }
     }

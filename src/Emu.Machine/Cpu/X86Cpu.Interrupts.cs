@@ -291,7 +291,7 @@ public sealed partial class X86Cpu
                     {
                         _seg[s].Selector = 0;
                         _seg[s].Flags = 0;
-                        _seg[s].Refresh(usable: false);
+                        _seg[s].Refresh(usable: false, protectedMode: true);
                     }
                 }
             }

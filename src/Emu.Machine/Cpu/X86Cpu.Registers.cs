@@ -14,8 +14,18 @@ public sealed partial class X86Cpu
     internal const uint Cr0Pe = 1, Cr0Mp = 2, Cr0Em = 4, Cr0Ts = 8, Cr0Et = 0x10, Cr0Ne = 0x20, Cr0Wp = 0x1_0000, Cr0Am = 0x4_0000, Cr0Pg = 0x8000_0000;
     internal const uint Cr4Vme = 1, Cr4Pvi = 2, Cr4Tsd = 4, Cr4De = 8, Cr4Pse = 0x10, Cr4Pae = 0x20, Cr4Pge = 0x80;
 
-    /// <summary>CPUID leaf 1 EAX: family 5 (Pentium), model 2, stepping 1; reset also leaves it in EDX.</summary>
-    internal const uint CpuidSignature = 0x0000_0521;
+    /// <summary>
+    /// CPUID leaf 1 EAX: family 6 model 1 stepping 9, a Pentium Pro (P6 with CMOV and no MMX, as Emu; stepping 9
+    /// is past the steppings Linux treats for errata); reset also leaves it in EDX.
+    /// </summary>
+    internal const uint CpuidSignature = 0x0000_0619;
+
+    /// <summary>
+    /// CPUID leaf 1 EDX: exactly what Emu implements: FPU (0), PSE (3), TSC (4), MSR (5), PAE (6), CX8 (8), CMOV (15).
+    /// No VME, DE, PGE, APIC, MMX, FXSR or SSE; the encodings later features took (TZCNT, LZCNT, ENDBR) decode as
+    /// the instructions a CPU without them runs.
+    /// </summary>
+    internal const uint CpuidFeatures = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);
 
     private static readonly RegisterInfo[] s_registers = BuildRegisterTable();
 

@@ -22,7 +22,7 @@ public sealed partial class X86Cpu
             s.Flags = RealModeDataFlags | (Vm86 ? 3u << 13 : 0);
         }
 
-        s.Refresh(usable: true);
+        s.Refresh(usable: true, protectedMode: ProtectedMode);
         if (seg == SegSs || seg == SegCs)
         {
             UpdateMode();
@@ -41,7 +41,7 @@ public sealed partial class X86Cpu
         s.Base = baseAddress;
         s.Limit = limit;
         s.Flags = flags & SegmentCache.FlagsMask;
-        s.Refresh(usable: !ProtectedMode || Vm86 || seg == SegCs || (selector & 0xFFFC) != 0);
+        s.Refresh(usable: !ProtectedMode || Vm86 || seg == SegCs || (selector & 0xFFFC) != 0, protectedMode: ProtectedMode);
         if (seg == SegCs || seg == SegSs)
         {
             UpdateMode();

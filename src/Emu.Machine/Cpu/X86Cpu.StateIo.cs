@@ -91,7 +91,7 @@ public sealed partial class X86Cpu
             s.Base = state.SegBase[i];
             s.Limit = state.SegLimit[i];
             s.Flags = state.SegFlags[i];
-            s.Refresh(usable: !pm || vm || i == SegCs || (s.Selector & 0xFFFC) != 0);
+            s.Refresh(usable: !pm || vm || i == SegCs || (s.Selector & 0xFFFC) != 0, protectedMode: pm);
         }
 
         _ldtr = new SegmentCache { Selector = state.LdtrSelector, Base = state.LdtrBase, Limit = state.LdtrLimit, Flags = state.LdtrFlags };

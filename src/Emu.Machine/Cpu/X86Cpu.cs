@@ -29,6 +29,9 @@ public sealed partial class X86Cpu : IVmState<CpuState>
     private readonly BlockCache _blocks = new();
 
     private long _retired;
+
+    /// <summary>Instructions of the running block completed before the generic one now executing.</summary>
+    private int _doneInBlock;
     private volatile bool _exitRequested;
     private bool _halted;
     private bool _pendingNmi;
@@ -65,6 +68,12 @@ public sealed partial class X86Cpu : IVmState<CpuState>
 
     /// <summary>Instructions completed since reset (a fault does not complete its instruction).</summary>
     public long InstructionsRetired => _retired;
+
+    /// <summary>
+    /// Instructions retired up to the one executing now, counting those already done in the current block (for
+    /// the virtual clock's reading from inside RDTSC or a port read); from another thread, an estimate.
+    /// </summary>
+    public long InstructionsNow => _retired + _doneInBlock;
 
     /// <summary>True while in HLT waiting for an interrupt.</summary>
     public bool IsHalted => _halted;
@@ -125,16 +134,34 @@ public sealed partial class X86Cpu : IVmState<CpuState>
     /// </summary>
     public void EnterMultiboot(uint entryEip, uint eax, uint ebx)
     {
+        EnterFlatProtectedMode(entryEip, 0x08, 0x10);
+        _gpr[RegEax] = eax;
+        _gpr[RegEbx] = ebx;
+    }
+
+    /// <summary>
+    /// The Linux 32-bit boot protocol's entry state (Documentation/x86/boot.rst): flat protected mode with a GDT
+    /// holding __BOOT_CS and __BOOT_DS, paging and interrupts off, ESI = boot_params, EBP = EDI = EBX = 0.
+    /// </summary>
+    public void EnterLinux32(uint entryEip, uint bootParams, ushort codeSelector, ushort dataSelector, uint gdtBase, ushort gdtLimit)
+    {
+        EnterFlatProtectedMode(entryEip, codeSelector, dataSelector);
+        _gdtBase = gdtBase;
+        _gdtLimit = gdtLimit;
+        _gpr[RegEsi] = bootParams;
+        _gpr[RegEbp] = _gpr[RegEdi] = _gpr[RegEbx] = 0;
+    }
+
+    private void EnterFlatProtectedMode(uint entryEip, ushort codeSelector, ushort dataSelector)
+    {
         _cr0 = (_cr0 | Cr0Pe) & ~Cr0Pg;
         const uint code = SegmentCache.FlagP | SegmentCache.FlagS | SegmentCache.TypeCode | SegmentCache.TypeWritable | SegmentCache.TypeAccessed | SegmentCache.FlagB | SegmentCache.FlagG;
         const uint data = SegmentCache.FlagP | SegmentCache.FlagS | SegmentCache.TypeWritable | SegmentCache.TypeAccessed | SegmentCache.FlagB | SegmentCache.FlagG;
         for (int i = 0; i < 6; i++)
         {
-            SetSegmentCache(i, i == SegCs ? (ushort)0x08 : (ushort)0x10, 0, 0xFFFF_FFFF, i == SegCs ? code : data);
+            SetSegmentCache(i, i == SegCs ? codeSelector : dataSelector, 0, 0xFFFF_FFFF, i == SegCs ? code : data);
         }
 
-        _gpr[RegEax] = eax;
-        _gpr[RegEbx] = ebx;
         SetEflags(2, 0xFFFF_FFFF);
         _eip = entryEip;
         _halted = false;
@@ -285,6 +312,7 @@ public sealed partial class X86Cpu : IVmState<CpuState>
             long deliveredBefore = _interruptsDelivered;
             int done = Interpret(block, n);
             _retired += done;
+            _doneInBlock = 0;
             _currentBlock = null;
             bool faulted = _faultVector >= 0;
             bool shadow = _shadowRequested;

@@ -12,6 +12,7 @@ public static class CommandLine
         ["-m"] = (nameof(EmuOptions.Memory), true),
         ["-kernel"] = (nameof(EmuOptions.Kernel), true),
         ["-append"] = (nameof(EmuOptions.Append), true),
+        ["-initrd"] = (nameof(EmuOptions.Initrd), true),
         ["-bios"] = (nameof(EmuOptions.Bios), true),
         ["-drive"] = (nameof(EmuOptions.Drive), true),
         ["-boot"] = (nameof(EmuOptions.Boot), true),
@@ -104,7 +105,12 @@ public static class CommandLine
 
         if (o.Kernel != null && o.Bios != null)
         {
-            throw new ConfigurationException("emu: options '-kernel' and '-bios' cannot be combined (a multiboot kernel starts without firmware)");
+            throw new ConfigurationException("emu: options '-kernel' and '-bios' cannot be combined (a -kernel image starts without firmware)");
+        }
+
+        if (o.Initrd != null && o.Kernel == null)
+        {
+            throw new ConfigurationException("emu: option '-initrd' needs a Linux kernel (-kernel bzImage)");
         }
 
         if (o.Incoming != null && !(o.Incoming == "defer" || o.Incoming.StartsWith("tcp:", StringComparison.Ordinal)

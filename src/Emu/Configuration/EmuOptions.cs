@@ -11,8 +11,11 @@ public sealed class EmuOptions
 
     public string? Kernel { get; set; }
 
-    /// <summary>The multiboot command line (QEMU <c>-append</c>).</summary>
+    /// <summary>The kernel command line (QEMU <c>-append</c>): multiboot's cmdline or Linux's.</summary>
     public string Append { get; set; } = "";
+
+    /// <summary>An initial RAM disk for a Linux bzImage kernel (QEMU <c>-initrd</c>).</summary>
+    public string? Initrd { get; set; }
 
     public string? Bios { get; set; }
 

@@ -216,6 +216,18 @@ public sealed class EmuProcess : IDisposable
             count,
             timeout);
 
+    /// <summary>Types <paramref name="text"/> into the process's stdin (the guest's COM1 with <c>-serial stdio</c>).</summary>
+    public void TypeOnStdin(string text)
+    {
+        Process process = _process ?? throw new InvalidOperationException($"e2e: {Name} was never started");
+        process.StandardInput.Write(text);
+        process.StandardInput.Flush();
+    }
+
+    /// <summary>Waits until stdout contains <paramref name="text"/> at least <paramref name="count"/> times.</summary>
+    public string WaitForStdout(string text, int count, TimeSpan timeout) =>
+        WaitForText(() => StandardOutput, "stdout", text, count, timeout);
+
     /// <summary>Waits until stdout (e.g. <c>-serial stdio</c>) contains <paramref name="text"/>.</summary>
     public string WaitForStdout(string text, TimeSpan timeout) =>
         WaitForText(() => StandardOutput, "stdout", text, 1, timeout);

@@ -21,18 +21,23 @@ public sealed class MigrationPair : IDisposable
     private static readonly string[] Terminal = ["completed", "failed", "cancelled"];
 
     private readonly string _name;
-    private readonly string[] _guestArgs;
+    /// <summary>What boots the guest (<c>-kernel … -m …</c>), the same on both sides.</summary>
+    private readonly string[] _bootArgs;
+
+    /// <summary>The guest's serial line on stdin/stdout (<c>-serial stdio</c>) instead of a file, for a shell.</summary>
+    private readonly bool _serialOnStdio;
     private readonly MigrationTransport _transport;
     private readonly string _passMark;
     private int _destinations;
     private bool _defer;
 
-    private MigrationPair(string name, MigrationTransport transport, ulong ramBytes, string[] guestArgs, string passMark)
+    private MigrationPair(string name, MigrationTransport transport, ulong ramBytes, string[] bootArgs, string passMark, bool serialOnStdio = false)
     {
         _name = name;
         _transport = transport;
         RamBytes = ramBytes;
-        _guestArgs = guestArgs;
+        _bootArgs = bootArgs;
+        _serialOnStdio = serialOnStdio;
         _passMark = passMark;
     }
 
@@ -84,21 +89,40 @@ public sealed class MigrationPair : IDisposable
         bool deferIncoming = false, string passMark = "B")
     {
         string[] guestArgs = append == null ? ["-m", $"{ramMiB}M"] : ["-m", $"{ramMiB}M", "-append", append];
-        var pair = new MigrationPair(name, transport, (ulong)ramMiB << 20, [guest, .. guestArgs], passMark) { _defer = deferIncoming };
+        var pair = new MigrationPair(name, transport, (ulong)ramMiB << 20, ["-kernel", EmuProcess.GuestPath(guest), .. guestArgs], passMark) { _defer = deferIncoming };
+        return pair.StartBoth(() => pair.Source.WaitForSerial(passMark, Timeout));
+    }
+
+    /// <summary>
+    /// A pair running Emu's Linux guest (<see cref="LinuxGuest"/>) with its serial console on each process's
+    /// stdin/stdout; returns once the source's shell answers. The a-b checker runs when <paramref name="append"/>
+    /// asks for it (<c>abcheck=MiB,ms</c>).
+    /// </summary>
+    public static MigrationPair StartLinux(string name, MigrationTransport transport = MigrationTransport.Tcp, int ramMiB = 128, string append = "")
+    {
+        var pair = new MigrationPair(name, transport, (ulong)ramMiB << 20, [.. LinuxGuest.BootArgs(append), "-m", $"{ramMiB}M"], LinuxGuest.PassMark, serialOnStdio: true);
+        return pair.StartBoth(() => LinuxGuest.WaitForShell(pair.Source));
+    }
+
+    private MigrationPair StartBoth(Action sourceReady)
+    {
         try
         {
-            pair.Source = EmuProcess.StartGuest(guest, $"{name}-src", guestArgs);
-            pair.StartDestination();
-            pair.SourceQmp = pair.Source.ConnectQmp();
-            pair.Source.WaitForSerial(passMark, Timeout);
-            return pair;
+            Source = new EmuProcess($"{_name}-src");
+            Source.Start([.. _bootArgs, "-serial", SerialSpec(Source), "-display", "none", "-qmp", Source.QmpSpec]);
+            StartDestination();
+            SourceQmp = Source.ConnectQmp();
+            sourceReady();
+            return this;
         }
         catch
         {
-            pair.Dispose();
+            Dispose();
             throw;
         }
     }
+
+    private string SerialSpec(EmuProcess emu) => _serialOnStdio ? "stdio" : $"file:{emu.SerialPath}";
 
     /// <summary>
     /// A pair over TCP ready for postcopy: postcopy-ram and <paramref name="capabilities"/> on both sides, and
@@ -128,14 +152,13 @@ public sealed class MigrationPair : IDisposable
     {
         DestinationQmp?.Dispose();
         Destination?.Dispose();
-        string guest = _guestArgs[0];
         var dst = new EmuProcess($"{_name}-dst{_destinations++}");
         Destination = dst;
         Uri = _transport == MigrationTransport.Unix
             ? $"unix:{Path.Combine(dst.Directory, "mig.sock")}"
             : $"tcp:127.0.0.1:{Loopback.FreeTcpPort()}";
-        dst.Start(["-kernel", EmuProcess.GuestPath(guest), "-serial", $"file:{dst.SerialPath}", "-display", "none", "-qmp", dst.QmpSpec,
-            "--log-file", Path.Combine(dst.Directory, DestinationLogFile), .. _guestArgs[1..], "-incoming", _defer ? "defer" : Uri, .. extraArgs]);
+        dst.Start([.. _bootArgs, "-serial", SerialSpec(dst), "-display", "none", "-qmp", dst.QmpSpec,
+            "--log-file", Path.Combine(dst.Directory, DestinationLogFile), "-incoming", _defer ? "defer" : Uri, .. extraArgs]);
         DestinationQmp = dst.ConnectQmp();
         if (!_defer)
         {

@@ -84,7 +84,7 @@ public sealed class MultibootLoaderTests
         var (space, block) = Machine();
         using (block)
         {
-            Assert.Contains("'x.bin' is not an ELF file (expected 7f 45 4c 46 at offset 0, found 4d5a",
+            Assert.Contains("'x.bin' is neither a Linux bzImage nor an ELF file (expected 7f 45 4c 46 at offset 0, found 4d5a",
                 Assert.Throws<GuestImageException>(() => MultibootLoader.Load(space, Ram, "MZ\0\0"u8.ToArray().Concat(new byte[60]).ToArray(), "x.bin", "")).Message);
             Assert.Contains("no multiboot header",
                 Assert.Throws<GuestImageException>(() => MultibootLoader.Load(space, Ram, Elf(multiboot: false), "x.elf", "")).Message);

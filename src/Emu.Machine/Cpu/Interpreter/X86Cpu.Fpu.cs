@@ -151,6 +151,12 @@ public sealed partial class X86Cpu
             case Mnemonic.Fdivp:
             case Mnemonic.Fdivr:
             case Mnemonic.Fdivrp:
+            case Mnemonic.Fiadd:
+            case Mnemonic.Fisub:
+            case Mnemonic.Fisubr:
+            case Mnemonic.Fimul:
+            case Mnemonic.Fidiv:
+            case Mnemonic.Fidivr:
                 return FpuArith(in ins);
             case Mnemonic.Fchs:
                 SetSt(0, -St(0));
@@ -177,7 +183,30 @@ public sealed partial class X86Cpu
             case Mnemonic.Fucomp:
             case Mnemonic.Fucompp:
             case Mnemonic.Ftst:
+            case Mnemonic.Ficom:
+            case Mnemonic.Ficomp:
                 return FpuCompare(in ins);
+
+            // P6: CPUID's CMOV with FPU promises FCOMI and FCMOVcc.
+            case Mnemonic.Fcomi:
+            case Mnemonic.Fcomip:
+            case Mnemonic.Fucomi:
+            case Mnemonic.Fucomip:
+                return FpuCompareToEflags(in ins);
+            case Mnemonic.Fcmovb:
+            case Mnemonic.Fcmove:
+            case Mnemonic.Fcmovbe:
+            case Mnemonic.Fcmovu:
+            case Mnemonic.Fcmovnb:
+            case Mnemonic.Fcmovne:
+            case Mnemonic.Fcmovnbe:
+            case Mnemonic.Fcmovnu:
+                if (FcmovCondition(ins.Mnemonic))
+                {
+                    SetSt(0, St(ins.Op1Register - Register.ST0));
+                }
+
+                return true;
             default:
                 RaiseFault(ExceptionUd);
                 return true;
@@ -290,9 +319,7 @@ public sealed partial class X86Cpu
         if (ins.OpCount == 1 && ins.Op0Kind == OpKind.Memory)
         {
             a = St(0);
-            b = ins.MemorySize is MemorySize.Int16 or MemorySize.Int32
-                ? (ins.MemorySize == MemorySize.Int16 ? (short)ReadOp(in ins, 0, 2) : (int)ReadOp(in ins, 0, 4))
-                : ReadFpuMemory(in ins, out _);
+            b = ReadFpuOperand(in ins, out _);
             if (_faultVector >= 0)
             {
                 return true;
@@ -315,11 +342,11 @@ public sealed partial class X86Cpu
 
         double r = ins.Mnemonic switch
         {
-            Mnemonic.Fadd or Mnemonic.Faddp => a + b,
-            Mnemonic.Fsub or Mnemonic.Fsubp => a - b,
-            Mnemonic.Fsubr or Mnemonic.Fsubrp => b - a,
-            Mnemonic.Fmul or Mnemonic.Fmulp => a * b,
-            Mnemonic.Fdiv or Mnemonic.Fdivp => a / b,
+            Mnemonic.Fadd or Mnemonic.Faddp or Mnemonic.Fiadd => a + b,
+            Mnemonic.Fsub or Mnemonic.Fsubp or Mnemonic.Fisub => a - b,
+            Mnemonic.Fsubr or Mnemonic.Fsubrp or Mnemonic.Fisubr => b - a,
+            Mnemonic.Fmul or Mnemonic.Fmulp or Mnemonic.Fimul => a * b,
+            Mnemonic.Fdiv or Mnemonic.Fdivp or Mnemonic.Fidiv => a / b,
             _ => b / a,
         };
         SetSt(dst, r);
@@ -341,7 +368,7 @@ public sealed partial class X86Cpu
         }
         else if (ins.OpCount >= 1 && ins.Op0Kind == OpKind.Memory)
         {
-            b = ReadFpuMemory(in ins, out bool ok);
+            b = ReadFpuOperand(in ins, out bool ok);
             if (!ok)
             {
                 return true;
@@ -355,7 +382,7 @@ public sealed partial class X86Cpu
         // C3 C2 C0: greater 000, less 001, equal 100, unordered 111.
         int cc = double.IsNaN(a) || double.IsNaN(b) ? 0x4500 : a > b ? 0 : a < b ? 0x0100 : 0x4000;
         _fpuStatus = (ushort)((_fpuStatus & ~0x4500) | cc);
-        int pops = ins.Mnemonic is Mnemonic.Fcomp or Mnemonic.Fucomp ? 1 : ins.Mnemonic is Mnemonic.Fcompp or Mnemonic.Fucompp ? 2 : 0;
+        int pops = ins.Mnemonic is Mnemonic.Fcomp or Mnemonic.Fucomp or Mnemonic.Ficomp ? 1 : ins.Mnemonic is Mnemonic.Fcompp or Mnemonic.Fucompp ? 2 : 0;
         for (int i = 0; i < pops; i++)
         {
             FpuPop();
@@ -363,4 +390,44 @@ public sealed partial class X86Cpu
 
         return true;
     }
+
+    /// <summary>FCOMI/FUCOMI(P): ST(0) against ST(i) into ZF, PF, CF (greater 000, less 001, equal 100, unordered 111); OF, SF, AF cleared.</summary>
+    private bool FpuCompareToEflags(in Instruction ins)
+    {
+        double a = St(0), b = St(ins.Op1Register - Register.ST0);
+        uint flags = double.IsNaN(a) || double.IsNaN(b) ? FlagZf | FlagPf | FlagCf : a > b ? 0 : a < b ? FlagCf : FlagZf;
+        MaterializeFlags();
+        _eflags = (_eflags & ~(FlagZf | FlagPf | FlagCf | FlagOf | FlagSf | FlagAf)) | flags;
+        if (ins.Mnemonic is Mnemonic.Fcomip or Mnemonic.Fucomip)
+        {
+            FpuPop();
+        }
+
+        return true;
+    }
+
+    /// <summary>A memory operand as a double: an m16/m32 integer (FIADD, FICOM …) or an m32/m64/m80 real.</summary>
+    private double ReadFpuOperand(in Instruction ins, out bool ok)
+    {
+        if (ins.MemorySize is MemorySize.Int16 or MemorySize.Int32)
+        {
+            double v = ins.MemorySize == MemorySize.Int16 ? (short)ReadOp(in ins, 0, 2) : (int)ReadOp(in ins, 0, 4);
+            ok = _faultVector < 0;
+            return v;
+        }
+
+        return ReadFpuMemory(in ins, out ok);
+    }
+
+    private bool FcmovCondition(Mnemonic m) => m switch
+    {
+        Mnemonic.Fcmovb => GetCf(),
+        Mnemonic.Fcmove => GetZf(),
+        Mnemonic.Fcmovbe => GetCf() || GetZf(),
+        Mnemonic.Fcmovu => GetPf(),
+        Mnemonic.Fcmovnb => !GetCf(),
+        Mnemonic.Fcmovne => !GetZf(),
+        Mnemonic.Fcmovnbe => !GetCf() && !GetZf(),
+        _ => !GetPf(),
+    };
 }

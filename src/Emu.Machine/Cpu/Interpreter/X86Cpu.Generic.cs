@@ -144,6 +144,20 @@ public sealed partial class X86Cpu
 
             case Mnemonic.In: In(in ins); break;
             case Mnemonic.Out: Out(in ins); break;
+            // Without BMI1 and ABM (CPUID says so) a CPU ignores the REP prefix of F3 0F BC/BD and runs BSF/BSR;
+            // Linux's bitops emit "rep; bsf" on purpose.
+            case Mnemonic.Tzcnt: BitScan(in ins, forward: true); break;
+            case Mnemonic.Lzcnt: BitScan(in ins, forward: false); break;
+
+            // 0F 18-0F 1F is the hint-NOP space on a P6: later CPUs put PREFETCHh and CET's ENDBR/RDSSP there.
+            case Mnemonic.Prefetchnta:
+            case Mnemonic.Prefetcht0:
+            case Mnemonic.Prefetcht1:
+            case Mnemonic.Prefetcht2:
+            case Mnemonic.Reservednop:
+            case Mnemonic.Endbr32:
+            case Mnemonic.Endbr64:
+            case Mnemonic.Rdsspd:
             case Mnemonic.Nop:
             case Mnemonic.Pause:
             case Mnemonic.Wbinvd:

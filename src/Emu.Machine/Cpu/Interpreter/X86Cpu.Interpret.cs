@@ -429,6 +429,7 @@ public sealed unsafe partial class X86Cpu
             // Generic path: the full interpreter works on _eip/_nextEip.
             _eip = (start + op.Offset) & ipMask;
             _nextEip = (start + op.Offset + op.Length) & ipMask;
+            _doneInBlock = i;
             ExecuteGeneric(in block.Instructions[i]);
             if (_blockExit)
             {

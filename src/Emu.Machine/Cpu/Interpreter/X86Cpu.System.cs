@@ -9,7 +9,10 @@ namespace Emu.Machine.Cpu;
 /// </summary>
 public sealed partial class X86Cpu
 {
-    internal const uint MsrTsc = 0x10, MsrApicBase = 0x1B, MsrEfer = 0xC000_0080;
+    internal const uint MsrTsc = 0x10, MsrApicBase = 0x1B, MsrUcodeRev = 0x8B, MsrEfer = 0xC000_0080;
+
+    /// <summary>IA32_BIOS_SIGN_ID: microcode revision 1 in the high dword, as QEMU reports.</summary>
+    internal const ulong UcodeRevision = 1UL << 32;
 
     /// <summary>I/O permission (QEMU check_io): CPL ≤ IOPL, else the TSS I/O bitmap must clear every bit of the access.</summary>
     private bool IoPermitted(ushort port, int size)
@@ -238,7 +241,8 @@ public sealed partial class X86Cpu
                 FlushTlb();
                 break;
             case Register.CR4:
-                if ((value & ~(Cr4Vme | Cr4Pvi | Cr4Tsd | Cr4De | Cr4Pse | Cr4Pae | Cr4Pge | 0x600u)) != 0)
+                // VME and PVI are not implemented (CPUID says so): setting them is #GP as on a CPU without them.
+                if ((value & ~(Cr4Tsd | Cr4De | Cr4Pse | Cr4Pae | Cr4Pge | 0x600u)) != 0)
                 {
                     RaiseFault(ExceptionGp, 0);
                     return;
@@ -282,7 +286,7 @@ public sealed partial class X86Cpu
             // Segment caches keep their contents across the switch; only the access shortcuts change.
             for (int s = 0; s < 6; s++)
             {
-                _seg[s].Refresh(usable: true);
+                _seg[s].Refresh(usable: true, protectedMode: (value & Cr0Pe) != 0);
             }
 
             UpdateMode();
@@ -319,7 +323,7 @@ public sealed partial class X86Cpu
         FlushTlbPage(_seg[SegIndex(ins.MemorySegment)].Base + EffectiveAddress(in ins));
     }
 
-    /// <summary>CPUID (QEMU cpu_x86_cpuid) for a Pentium-class part with TSC, CX8, CMOV, PSE, PAE, MSR, FPU and the APIC base MSR.</summary>
+    /// <summary>CPUID (QEMU cpu_x86_cpuid) for a P6-class part with the features of <see cref="CpuidFeatures"/>.</summary>
     private void Cpuid()
     {
         uint leaf = _gpr[RegEax];
@@ -335,8 +339,7 @@ public sealed partial class X86Cpu
                 _gpr[RegEax] = CpuidSignature;
                 _gpr[RegEbx] = 0;
                 _gpr[RegEcx] = 0;
-                // FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, CMOV.
-                _gpr[RegEdx] = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);
+                _gpr[RegEdx] = CpuidFeatures;
                 break;
             default:
                 _gpr[RegEax] = _gpr[RegEbx] = _gpr[RegEcx] = _gpr[RegEdx] = 0;
@@ -379,6 +382,9 @@ public sealed partial class X86Cpu
             case MsrApicBase:
                 v = _apicBase;
                 break;
+            case MsrUcodeRev:
+                v = UcodeRevision;
+                break;
             case MsrEfer:
                 v = _efer;
                 break;
@@ -406,6 +412,9 @@ public sealed partial class X86Cpu
                 break;
             case MsrApicBase:
                 _apicBase = v & 0xFFFF_F900;
+                break;
+            case MsrUcodeRev:
+                // Software writes 0 and runs CPUID to have the revision latched (Linux's intel_get_microcode_revision); it reads back fixed.
                 break;
             case MsrEfer:
                 if (v != 0)

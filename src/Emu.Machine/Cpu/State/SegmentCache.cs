@@ -43,14 +43,18 @@ internal struct SegmentCache
 
     public readonly bool Big => (Flags & FlagB) != 0;
 
-    /// <summary>Recomputes the access shortcuts after Flags/Selector changed. Null selectors in protected mode are unusable.</summary>
-    public void Refresh(bool usable)
+    /// <summary>
+    /// Recomputes the access shortcuts after Flags/Selector changed. Null selectors in protected mode are unusable.
+    /// Real mode checks no segment type (<paramref name="protectedMode"/> false): a cache left holding a code
+    /// segment by a return from protected mode is still writable there, as on a real CPU; only the limit stays.
+    /// </summary>
+    public void Refresh(bool usable, bool protectedMode)
     {
         bool present = (Flags & FlagP) != 0;
         bool code = (Flags & TypeCode) != 0;
         bool sys = (Flags & FlagS) == 0;
-        CanRead = usable && present && !sys && (!code || (Flags & TypeWritable) != 0);
-        CanWrite = usable && present && !sys && !code && (Flags & TypeWritable) != 0;
+        CanRead = !protectedMode || (usable && present && !sys && (!code || (Flags & TypeWritable) != 0));
+        CanWrite = !protectedMode || (usable && present && !sys && !code && (Flags & TypeWritable) != 0);
         ExpandDown = !code && !sys && (Flags & TypeExpandDown) != 0;
         ReadMax4 = CanRead && !ExpandDown ? (long)Limit - 3 : -1;
         WriteMax4 = CanWrite && !ExpandDown ? (long)Limit - 3 : -1;

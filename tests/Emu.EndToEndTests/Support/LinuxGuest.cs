@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace Emu.EndToEndTests.Support;
 
@@ -53,8 +54,14 @@ public static class LinuxGuest
     }
 
     /// <summary>The first number of /proc/uptime: seconds the guest has been up.</summary>
-    public static double Uptime(EmuProcess emu) =>
-        double.Parse(Run(emu, "cat /proc/uptime").Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+    public static double Uptime(EmuProcess emu)
+    {
+        // The checker's lines may come between the markers; /proc/uptime's is the one of two decimals.
+        string output = Run(emu, "cat /proc/uptime");
+        Match m = Regex.Match(output, @"^(\d+\.\d+) \d+\.\d+\r?$", RegexOptions.Multiline);
+        Assert.True(m.Success, $"e2e: no /proc/uptime line in:\n{output}");
+        return double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
 
     /// <summary>The number of the last pass the checker reported on <paramref name="emu"/>'s serial console.</summary>
     public static int LastPass(EmuProcess emu)

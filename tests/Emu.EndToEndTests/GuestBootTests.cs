@@ -37,6 +37,25 @@ public sealed class GuestBootTests
         Assert.DoesNotContain("stale", emu.StandardOutput);
     }
 
+    /// <summary>
+    /// memtest86+ 6.10 (Debian's, itself a bzImage) through the Linux boot protocol: it finds the Pentium Pro and
+    /// the RAM from the E820 map and works through its tests on the serial console with no error.
+    /// </summary>
+    [Fact]
+    public void Memtest86PlusRunsItsTestsThroughTheLinuxBootProtocol()
+    {
+        const string memtest = "/boot/memtest86+ia32.bin";
+        Assert.True(File.Exists(memtest), $"{memtest} is missing: ./run.sh test installs Debian's memtest86+");
+        using var emu = new EmuProcess("memtest");
+        emu.Start("-m", "32M", "-kernel", memtest, "-append", "console=ttyS0,115200", "-serial", "stdio", "-display", "none");
+        emu.WaitForStdout("#0  [Address test, walking ones, no cache]", Timeout);
+        string output = emu.WaitForStdout("#3  [Moving inversions, 1s & 0s]", Timeout);
+        Assert.Contains("Memtest86+ v6.10", output);
+        Assert.Contains("Pentium Pro", output);
+        Assert.Contains("Memory  :   32MB", output);
+        Assert.DoesNotContain("Errors: 1", output);
+    }
+
     [Fact]
     public void BadKernelIsRefusedWithOneClearLine()
     {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The demo (./run.sh, ./run.sh demo [--postcopy] [--headless]): live migration between two emu processes.
+# The demo (./run.sh, ./run.sh demo [--postcopy] [--headless] [--linux]): live migration between two emu processes.
 #
 #   1. a source emu boots out/guests/clock.img through Emu's BIOS (a live VGA text screen: counter, spinner,
-#      clock, key field), a destination emu waits with -incoming tcp:127.0.0.1:PORT;
+#      clock, key field), or with --linux Emu's Linux guest (out/guests/linux: a shell on the VGA console and
+#      one on the serial line, the a-b checker printing a line per pass); a destination emu waits with
+#      -incoming tcp:127.0.0.1:PORT;
 #   2. after a few seconds the guest is migrated live over QMP (precopy, or postcopy with --postcopy when this
 #      build accepts the postcopy-ram capability), with one progress line updated in place from query-migrate;
 #   3. the destination keeps running the guest.
@@ -17,6 +19,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EMU="$ROOT/out/emu"
 GUEST="$ROOT/out/guests/clock.img"
+LINUX="$ROOT/out/guests/linux"
 OUT="$ROOT/out/demo"
 RUN_SECONDS=4          # how long the guest runs on the source before the migration starts
 AFTER_SECONDS=3        # headless: how long the destination runs before its screendump
@@ -27,17 +30,32 @@ die() { echo "demo: error: $*" >&2; exit 1; }
 
 postcopy=0
 headless=0
+linux=0
 for arg in "$@"; do
     case "$arg" in
         --postcopy) postcopy=1 ;;
         --headless) headless=1 ;;
-        -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument '$arg' (use: --postcopy, --headless)" ;;
+        --linux) linux=1 ;;
+        -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument '$arg' (use: --postcopy, --headless, --linux)" ;;
     esac
 done
 [ -n "${DISPLAY:-}" ] || headless=1
 [ -x "$EMU" ] || die "$EMU does not exist; run ./run.sh build first"
-[ -f "$GUEST" ] || die "$GUEST does not exist; run ./run.sh build first"
+if [ $linux -eq 1 ]; then
+    # Kernel messages on both consoles; /dev/console (the last) is the serial line; vgashell puts a second
+    # shell on the VGA screen; abcheck checks 16 MiB by the a-b rule, a pass every 200 ms.
+    BOOT=(-kernel "$LINUX/bzImage" -initrd "$LINUX/initrd.gz" -append "console=tty0 console=ttyS0 abcheck=16,200 vgashell")
+    BOOT_TEXT="-kernel out/guests/linux/bzImage -initrd out/guests/linux/initrd.gz (Linux 6.1, busybox)"
+    READY="emu-linux: init done"
+    MEMORY=128M
+    [ -f "$LINUX/bzImage" ] && [ -f "$LINUX/initrd.gz" ] || die "$LINUX/bzImage or initrd.gz does not exist; run ./run.sh build first"
+else
+    BOOT=(-drive "file=$GUEST,format=raw")
+    BOOT_TEXT="-drive file=out/guests/clock.img,format=raw (Emu's BIOS boots the disk)"
+    READY="clock: running"
+    [ -f "$GUEST" ] || die "$GUEST does not exist; run ./run.sh build first"
+fi
 mkdir -p "$OUT"
 rm -f "$OUT"/*.png "$OUT"/*.serial "$OUT"/*.log
 
@@ -58,13 +76,13 @@ free_port() {
     done
 }
 
-# start_emu NAME ARGS...: out/emu with the clock disk, serial to out/demo/NAME.serial, QMP on a TCP port.
+# start_emu NAME ARGS...: out/emu with the guest, serial to out/demo/NAME.serial, QMP on a TCP port.
 start_emu() {
     local name=$1; shift
     local display=sdl
     [ $headless -eq 1 ] && display=none
     QMP_PORT[$name]=$(free_port)
-    "$EMU" -name "$name" -m "$MEMORY" -drive "file=$GUEST,format=raw" -display "$display" \
+    "$EMU" -name "$name" -m "$MEMORY" "${BOOT[@]}" -display "$display" \
         -serial "file:$OUT/$name.serial" -qmp "tcp:127.0.0.1:${QMP_PORT[$name]},server,wait=off" \
         "$@" >"$OUT/$name.log" 2>&1 &
     PID[$name]=$!
@@ -171,7 +189,7 @@ if [ $headless -eq 1 ]; then
 else
     say "DISPLAY=$DISPLAY: both emus open an SDL window (source first, then the destination)"
 fi
-say "source:      out/emu -m $MEMORY -drive file=out/guests/clock.img,format=raw (Emu's BIOS boots the disk)"
+say "source:      out/emu -m $MEMORY $BOOT_TEXT"
 start_emu source
 say "destination: out/emu ... -incoming tcp:127.0.0.1:$MIGRATION_PORT (waits for the guest)"
 start_emu destination -incoming "tcp:127.0.0.1:$MIGRATION_PORT"
@@ -184,12 +202,12 @@ if [ $headless -eq 0 ] && command -v xdotool >/dev/null 2>&1; then
         | xargs -r -I{} xdotool windowmove {} 740 0 >/dev/null 2>&1 || true ) &
 fi
 
-for i in $(seq 1 100); do
-    grep -q 'clock: running' "$OUT/source.serial" 2>/dev/null && break
+for i in $(seq 1 300); do
+    grep -q "$READY" "$OUT/source.serial" 2>/dev/null && break
     kill -0 "${PID[source]}" 2>/dev/null || die "the source emu ended: $(tail -n 3 "$OUT/source.log")"
     sleep 0.1
 done
-grep -q 'clock: running' "$OUT/source.serial" 2>/dev/null || die "the guest did not start on the source within 10 s"
+grep -q "$READY" "$OUT/source.serial" 2>/dev/null || die "the guest did not start on the source within 30 s"
 say "the guest runs on the source; migrating in $RUN_SECONDS s"
 sleep "$RUN_SECONDS"
 serial_tail source 3
@@ -257,7 +275,11 @@ if [ $headless -eq 1 ]; then
     say "pictures:"
     screendump source "$OUT/source-after.png"
     screendump destination "$OUT/destination-after.png"
-    say "the guest's serial, before (source) and after (destination) the migration; its tick count goes on:"
+    if [ $linux -eq 1 ]; then
+        say "the guest's serial, before (source) and after (destination) the migration; the checker's passes go on:"
+    else
+        say "the guest's serial, before (source) and after (destination) the migration; its tick count goes on:"
+    fi
     serial_tail source 3
     serial_tail destination 3
     say "done; both emus end now"

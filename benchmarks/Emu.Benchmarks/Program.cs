@@ -7,7 +7,8 @@ internal static class Program
 {
     /// <summary>
     /// <c>macro speed</c> runs the speed guest under Emu and QEMU; <c>macro migrate [--postcopy]</c> migrates
-    /// guests between two Emu and two QEMU processes; anything else goes to BenchmarkDotNet
+    /// guests between two Emu and two QEMU processes; <c>macro linux-boot</c> times Linux to its shell
+    /// prompt under both; anything else goes to BenchmarkDotNet
     /// (e.g. <c>--filter *DirtyLog*</c>).
     /// </summary>
     private static int Main(string[] args)
@@ -23,8 +24,10 @@ internal static class Program
                         return GuestSpeed.Run();
                     case "migrate":
                         return MigrationBenchmark.Run(args[2..]);
+                    case "linux-boot":
+                        return LinuxBoot.Run(args[2..]);
                     default:
-                        Console.Error.WriteLine($"bench: unknown macro benchmark '{which}' (speed, migrate)");
+                        Console.Error.WriteLine($"bench: unknown macro benchmark '{which}' (speed, migrate, linux-boot)");
                         return 2;
                 }
             }

@@ -132,6 +132,7 @@ internal static class MigrationBenchmark
                 // Requested pages on their own channel, not behind megabytes of background pages in the socket.
                 new("ab 256 MiB, postcopy-preempt", GuestSpec.Ab(256), MigrationCase.UnlimitedBandwidthBytesPerSec, PostcopyDowntimeLimitMs, unlimitedTimeout, Postcopy: true, Preempt: true),
                 new("ab 1 GiB, postcopy-preempt", GuestSpec.Ab(1024), MigrationCase.UnlimitedBandwidthBytesPerSec, PostcopyDowntimeLimitMs, unlimitedTimeout, Postcopy: true, Preempt: true),
+                new("linux 128 MiB, postcopy", GuestSpec.Linux(128), MigrationCase.UnlimitedBandwidthBytesPerSec, PostcopyDowntimeLimitMs, unlimitedTimeout, Postcopy: true),
             ];
         }
 
@@ -143,6 +144,7 @@ internal static class MigrationBenchmark
             new("ab 1 GiB", GuestSpec.Ab(1024), MigrationCase.UnlimitedBandwidthBytesPerSec, MigrationCase.QemuDefaultDowntimeLimitMs, unlimitedTimeout,
                 RaiseDowntimeLimit: (AfterPasses: 3, ToMs: 10_000)),
             new("idle 1 GiB", GuestSpec.Idle(1024), MigrationCase.UnlimitedBandwidthBytesPerSec, MigrationCase.QemuDefaultDowntimeLimitMs, unlimitedTimeout),
+            new("linux 128 MiB", GuestSpec.Linux(128), MigrationCase.UnlimitedBandwidthBytesPerSec, MigrationCase.QemuDefaultDowntimeLimitMs, unlimitedTimeout),
             new("ab 256 MiB, QEMU defaults", GuestSpec.Ab(256), MigrationCase.QemuDefaultBandwidthBytesPerSec, MigrationCase.QemuDefaultDowntimeLimitMs, TimeSpan.FromSeconds(20)),
         ];
     }

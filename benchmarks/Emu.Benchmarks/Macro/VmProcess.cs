@@ -83,6 +83,16 @@ internal sealed partial class VmProcess : IDisposable
             args.AddRange(["-append", guest.Append]);
         }
 
+        if (guest.InitrdPath != null)
+        {
+            args.AddRange(["-initrd", guest.InitrdPath]);
+        }
+
+        if (kind == EmulatorKind.Qemu && guest.QemuCpu != null)
+        {
+            args.AddRange(["-cpu", guest.QemuCpu]);
+        }
+
         args.AddRange([
             "-serial", "file:" + Path.Combine(directory, "serial.log"),
             "-display", "none",

@@ -4,6 +4,7 @@ using Emu.Chardev;
 using Emu.Configuration;
 using Emu.Display;
 using Emu.Display.Sdl;
+using Emu.Machine;
 using Emu.Machine.Board;
 using Emu.Machine.Devices;
 using Emu.Migration;
@@ -36,7 +37,15 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         _options = options;
         ICharBackend? serial = Own(CharBackends.Open(options.Serial, "-serial"));
         ICharBackend? debugcon = Own(CharBackends.Open(options.Debugcon, "-debugcon"));
-        Machine = new PcMachine(BuildMachineOptions(options, serial, debugcon));
+        try
+        {
+            Machine = new PcMachine(BuildMachineOptions(options, serial, debugcon));
+        }
+        catch (IOException e) when (options.Drive != null && e.Message.StartsWith("ata:", StringComparison.Ordinal))
+        {
+            throw new StartupException($"emu: -drive file={options.Drive}: {HostErrorText.Of(e.InnerException ?? e)}", e);
+        }
+
         _owned.Add(Machine);
         Machine.Exited += e => _exit.TrySetResult(e);
         _renderer = new VgaRenderer(Machine.Vga);
@@ -79,7 +88,14 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
 
             var server = new QmpServer(endpoint, commands);
             _qmp.Add(server);
-            server.Start();
+            try
+            {
+                server.Start();
+            }
+            catch (IOException e)
+            {
+                throw new StartupException($"emu: -qmp {spec}: {e.Message}", e);
+            }
         }
 
         if (options.Serial == "stdio")
@@ -112,7 +128,14 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         {
             Machine.SetRunState(RunState.InMigrate);
             Migration.Autostart = !_options.StartPaused;
-            Migration.StartIncoming(_options.Incoming);
+            try
+            {
+                Migration.StartIncoming(_options.Incoming);
+            }
+            catch (MigrationException e)
+            {
+                throw new StartupException($"emu: -incoming {_options.Incoming}: {e.Message}", e);
+            }
         }
         else if (_options.StartPaused)
         {

@@ -15,7 +15,7 @@ internal static class Logging
             .WriteTo.Console(
                 restrictedToMinimumLevel: console,
                 standardErrorFromLevel: LogEventLevel.Verbose,
-                outputTemplate: "emu {Level:u3} [{SourceContext}] {Message:lj}{NewLine}{Exception}");
+                outputTemplate: "emu {Level:u3} [{SourceContext}] {Message:lj}{NewLine}"); // stack traces go to --log-file only
         if (logFile != null)
         {
             // Unbuffered: each event is written as it happens, so a reader sees it at once. No periodic flush to

@@ -40,6 +40,19 @@ internal static class Program
             Console.Error.WriteLine($"emu: {e.Message}");
             return 1;
         }
+        catch (StartupException e)
+        {
+            Log.Debug(e, "startup refused");
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug, not a user's mistake: one line for the user, the stack in the log (--log-file).
+            Log.Debug(e, "emu failed at start");
+            Console.Error.WriteLine($"emu: internal error: {e.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
         finally
         {
             Log.CloseAndFlush();

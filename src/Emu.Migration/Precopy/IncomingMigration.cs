@@ -56,6 +56,11 @@ public sealed partial class IncomingMigration
         {
             _listener = MigrationListener.Listen(_uri);
         }
+        else
+        {
+            // A snapshot that cannot be opened is refused now, as the command's error, not later by the thread.
+            _connection = MigrationConnection.OpenFile(_uri.Path);
+        }
 
         _thread = new Thread(Run) { Name = "mig/dst/main", IsBackground = true };
         _thread.Start();
@@ -84,7 +89,7 @@ public sealed partial class IncomingMigration
         try
         {
             SwitchoverWarmup.WarmDestination(_machine.Devices);
-            _connection = _listener != null ? _listener.Accept() : MigrationConnection.OpenFile(_uri.Path);
+            _connection ??= _listener!.Accept();
             if (_options.Has(MigrationCapability.PostcopyPreempt) && _listener != null)
             {
                 // The listener stays open for the preempt channel, which the source connects at the switch.

@@ -250,12 +250,8 @@ public sealed partial class MigrationController : IDisposable
     {
         lock (_lock)
         {
-            if (!MigrationUri.TryParse(uri, out MigrationUri? parsed))
-            {
-                throw new MigrationException($"unknown migration protocol: {uri}");
-            }
-
-            if (parsed!.Kind == MigrationUriKind.Defer)
+            MigrationUri parsed = MigrationUri.Parse(uri);
+            if (parsed.Kind == MigrationUriKind.Defer)
             {
                 if (_incomingDeferred)
                 {
@@ -307,7 +303,8 @@ public sealed partial class MigrationController : IDisposable
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
         {
             _incomingState.TrySet(MigrationStatus.Setup, MigrationStatus.Failed);
-            throw new MigrationException($"Failed to listen on '{uri}': {e.Message}");
+            // QEMU's words: "Failed to bind socket: Address already in use"; our own IOExceptions already say what failed.
+            throw new MigrationException(e is System.Net.Sockets.SocketException ? $"Failed to bind socket: {e.Message}" : e.Message);
         }
 
         _incoming = incoming;

@@ -40,7 +40,7 @@ public sealed class MigrationConnection : IDisposable
                 {
                     if (uri.Kind == MigrationUriKind.Tcp)
                     {
-                        var ep = uri.TcpEndPoint();
+                        var ep = uri.TcpConnectEndPoint();
                         if (ep.AddressFamily != AddressFamily.InterNetwork)
                         {
                             socket.Dispose();
@@ -68,8 +68,23 @@ public sealed class MigrationConnection : IDisposable
     }
 
     /// <summary>Opens a snapshot file for an incoming file: migration.</summary>
-    public static MigrationConnection OpenFile(string path) =>
-        new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), null);
+    /// <summary>Opens a snapshot for reading; an IOException says why it cannot be, in QEMU's words.</summary>
+    public static MigrationConnection OpenFile(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new IOException($"Failed to open file '{path}': Is a directory");
+        }
+
+        try
+        {
+            return new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"Failed to open file '{path}': {Emu.Machine.HostErrorText.Of(e)}", e);
+        }
+    }
 
     public static MigrationConnection FromSocket(Socket socket)
     {

@@ -23,18 +23,34 @@ public sealed class MigrationListener : IDisposable
         {
             var ep = uri.TcpEndPoint();
             var s = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            s.Bind(ep);
+            ListeningSocket.ReuseAddressOnly(s);
+            try
+            {
+                s.Bind(ep);
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+
             s.Listen(1);
             return new MigrationListener(s, null);
         }
 
         if (uri.Kind == MigrationUriKind.Unix)
         {
-            // As QEMU's socket_listen, a stale socket file from an earlier run is replaced.
-            File.Delete(uri.Path);
             var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            s.Bind(new UnixDomainSocketEndPoint(uri.Path));
+            try
+            {
+                ListeningSocket.BindUnix(s, uri.Path);
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+
             s.Listen(1);
             return new MigrationListener(s, uri.Path);
         }

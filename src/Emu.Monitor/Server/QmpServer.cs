@@ -71,12 +71,7 @@ public sealed class QmpServer : IQmpEvents, IDisposable
         {
             if (Endpoint.Kind == QmpEndpointKind.Unix)
             {
-                if (File.Exists(Endpoint.Path))
-                {
-                    File.Delete(Endpoint.Path);
-                }
-
-                listener.Bind(new UnixDomainSocketEndPoint(Endpoint.Path));
+                Emu.Migration.Transport.ListeningSocket.BindUnix(listener, Endpoint.Path);
                 BoundEndpoint = Endpoint;
             }
             else
@@ -88,7 +83,7 @@ public sealed class QmpServer : IQmpEvents, IDisposable
                     listener = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
                 }
 
-                listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                Emu.Migration.Transport.ListeningSocket.ReuseAddressOnly(listener);
                 listener.Bind(new IPEndPoint(address, Endpoint.Port));
                 BoundEndpoint = Endpoint with { Port = ((IPEndPoint)listener.LocalEndPoint!).Port };
             }
@@ -98,7 +93,7 @@ public sealed class QmpServer : IQmpEvents, IDisposable
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
             listener.Dispose();
-            throw new IOException($"qmp: cannot listen on {Endpoint}: {e.Message}", e);
+            throw new IOException(e.Message, e);
         }
 
         _listener = listener;

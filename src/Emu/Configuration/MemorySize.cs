@@ -23,7 +23,8 @@ public static class MemorySize
             throw new ConfigurationException($"emu: option '{option}': '{text}' is not a size (e.g. 128M, 1G)");
         }
 
-        ulong bytes = checked(n * unit);
+        // A count too large to multiply out is as much over the limit as one that fits.
+        ulong bytes = n > MaxRamBytes / unit ? ulong.MaxValue : n * unit;
         if (bytes < MinRamBytes || bytes > MaxRamBytes || (bytes & 0xFFFFF) != 0)
         {
             throw new ConfigurationException($"emu: option '{option}': RAM size {text} must be whole MiB between 2M and 3G");

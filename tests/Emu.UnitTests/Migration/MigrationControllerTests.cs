@@ -349,7 +349,7 @@ public sealed class MigrationControllerTests : IDisposable
         Assert.Equal(MigrationStatus.Failed, src.Mig.Status);
         Assert.Equal(["setup", "failed"], src.Statuses);
         Assert.Equal("For use with '-incoming defer'", Assert.Throws<MigrationException>(() => src.Mig.MigrateIncoming("unix:/x")).Message);
-        Assert.Equal("unknown migration protocol: rdma:1", Assert.Throws<MigrationException>(() => src.Mig.StartIncoming("rdma:1")).Message);
+        Assert.Equal("unknown migration protocol 'rdma' (tcp:HOST:PORT, unix:PATH, file:PATH or defer)", Assert.Throws<MigrationException>(() => src.Mig.StartIncoming("rdma:1")).Message);
         Assert.Equal("Parameter 'capability' does not accept value 'bogus'",
             Assert.Throws<MigrationException>(() => src.Mig.SetCapabilities([("bogus", true)])).Message);
 

@@ -348,12 +348,13 @@ public sealed class QmpServerTests : IDisposable
     }
 
     [Fact]
-    public void Start_fails_with_the_endpoint_named()
+    public void Start_fails_saying_the_directory_is_missing()
     {
-        using var server = new QmpServer(QmpEndpoint.Unix(Path.Combine(_host.Directory, "missing", "dir", "q.sock")), new QmpCommandTable());
+        string path = Path.Combine(_host.Directory, "missing", "dir", "q.sock");
+        using var server = new QmpServer(QmpEndpoint.Unix(path), new QmpCommandTable());
 
         IOException e = Assert.Throws<IOException>(server.Start);
 
-        Assert.StartsWith("qmp: cannot listen on unix:", e.Message, StringComparison.Ordinal);
+        Assert.Equal($"Failed to bind socket to {path}: No such file or directory", e.Message);
     }
 }

@@ -12,6 +12,7 @@ using Emu.Migration.Precopy;
 using Emu.Monitor;
 using Emu.Monitor.Commands;
 using Emu.Monitor.Events;
+using Emu.Monitor.Hmp;
 using Emu.Monitor.Server;
 using Serilog;
 
@@ -31,6 +32,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
     private readonly VgaRenderer _renderer;
     private readonly object _renderLock = new();
     private readonly SdlConsole? _console;
+    private readonly HumanMonitor _monitor;
 
     public EmuHost(EmuOptions options)
     {
@@ -61,7 +63,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         _owned.Add(Migration);
 
         var commands = new QmpCommandTable();
-        MachineCommands.Register(commands, Machine, Machine.Memory, new MachineControl
+        var control = new MachineControl
         {
             Quit = () => RequestQuit(ShutdownCause.HostQmpQuit),
             SystemReset = () =>
@@ -72,7 +74,14 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             SetAutostart = on => Migration.Autostart = on,
             Screendump = Screendump,
             Name = options.Name,
-        });
+            RegisterDump = () => Emu.Machine.Cpu.X86Cpu.FormatRegisters(Machine.Cpu.Save()),
+            TranslateLinear = Machine.Cpu.TranslateForDebugger,
+            VcpuThreadId = () => Machine.VcpuThreadId,
+            Powerdown = () => Emit("POWERDOWN"),
+        };
+        MachineCommands.Register(commands, Machine, Machine.Memory, control);
+        TargetCommands.Register(commands, control);
+        _monitor = HumanMonitor.Register(commands, Machine.Memory, control);
         MigrationCommands.Register(commands, Migration);
         foreach (string spec in options.Qmp)
         {
@@ -101,6 +110,15 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         if (options.Serial == "stdio")
         {
             new Thread(ForwardStdinToSerial) { Name = "chardev/stdin", IsBackground = true }.Start();
+        }
+        else if (options.Monitor == "stdio")
+        {
+            new Thread(() => _monitor.Serve(Console.In, Console.Out)) { Name = "monitor/stdio", IsBackground = true }.Start();
+        }
+
+        if (options.PidFile != null)
+        {
+            WritePidFile(options.PidFile);
         }
 
         // As QEMU's termsig handler: SIGINT, SIGTERM and SIGHUP end the machine as a QMP quit would (SHUTDOWN
@@ -139,7 +157,8 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         }
         else if (_options.StartPaused)
         {
-            Machine.SetRunState(RunState.Paused);
+            // QEMU's -S: the guest has not run yet, so the state is prelaunch (not paused) until cont.
+            Machine.SetRunState(RunState.Prelaunch);
         }
         else
         {
@@ -247,6 +266,27 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             Debugcon = debugcon,
             NoReboot = o.NoReboot,
         };
+    }
+
+    /// <summary>QEMU -pidfile: the process id and a newline; removed again when the host is disposed.</summary>
+    private void WritePidFile(string path)
+    {
+        try
+        {
+            File.WriteAllText(path, $"{Environment.ProcessId}\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"emu: -pidfile {path}: {HostErrorText.Of(e)}", e);
+        }
+
+        _owned.Add(new PidFile(path));
+    }
+
+    /// <summary>Removes the pid file at exit.</summary>
+    private sealed class PidFile(string path) : IDisposable
+    {
+        public void Dispose() => File.Delete(path);
     }
 
     /// <summary>out/firmware/bios.bin beside out/bin, where ./run.sh build puts it.</summary>

@@ -16,8 +16,12 @@ public sealed partial class PcMachine
     private readonly ManualResetEventSlim _wake = new(false);
     private long _sliceStartTicks;
 
+    /// <summary>The vCPU's host thread id (Linux gettid), 0 until the thread runs.</summary>
+    public long VcpuThreadId { get; private set; }
+
     private void VcpuLoop()
     {
+        VcpuThreadId = HostThread.CurrentId();
         try
         {
             while (WaitUntilRunRequested())

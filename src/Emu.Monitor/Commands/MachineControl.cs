@@ -30,4 +30,16 @@ public sealed class MachineControl
     public string? Name { get; init; }
 
     public QmpVersion Version { get; init; } = QmpVersion.Emu;
+
+    /// <summary>HMP <c>info registers</c>: the vCPU's registers as text; null when there is no CPU to show.</summary>
+    public Func<string>? RegisterDump { get; init; }
+
+    /// <summary>HMP <c>x</c>: a linear address to guest-physical under the vCPU's paging, or null when unmapped.</summary>
+    public Func<uint, ulong?>? TranslateLinear { get; init; }
+
+    /// <summary>The host thread id of the vCPU (query-cpus-fast's thread-id).</summary>
+    public Func<long>? VcpuThreadId { get; init; }
+
+    /// <summary>QEMU qmp_system_powerdown: the power button (emits POWERDOWN).</summary>
+    public Action? Powerdown { get; init; }
 }

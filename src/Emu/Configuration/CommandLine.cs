@@ -26,6 +26,15 @@ public static class CommandLine
         ["-smp"] = (nameof(EmuOptions.Smp), true),
         ["-name"] = (nameof(EmuOptions.Name), true),
         ["-d"] = (nameof(EmuOptions.LogLevel), true),
+        ["-accel"] = ("", true),
+        ["-machine"] = ("", true),
+        ["-M"] = ("", true),
+        ["-cpu"] = ("", true),
+        ["-nographic"] = ("", false),
+        ["-monitor"] = ("", true),
+        ["-pidfile"] = ("", true),
+        ["-chardev"] = ("", true),
+        ["-device"] = ("", true),
         ["--log-file"] = (nameof(EmuOptions.LogFile), true),
     };
 
@@ -35,6 +44,7 @@ public static class CommandLine
     public static Dictionary<string, string?> Parse(IReadOnlyList<string> args)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var compat = new QemuCompatSwitches();
         int qmpCount = 0;
         for (int i = 0; i < args.Count; i++)
         {
@@ -47,7 +57,11 @@ public static class CommandLine
 
             if (!sw.HasValue)
             {
-                values[sw.Key] = "true";
+                if (!compat.TryApply(name, null, values))
+                {
+                    values[sw.Key] = "true";
+                }
+
                 continue;
             }
 
@@ -57,8 +71,17 @@ public static class CommandLine
             }
 
             string value = args[++i];
+            if (compat.TryApply(name, value, values))
+            {
+                continue;
+            }
+
             switch (name)
             {
+                case "-serial" when value == "mon:stdio":
+                    // QEMU multiplexes its monitor here behind Ctrl-A c; Emu's serial takes the whole of stdio.
+                    values[sw.Key] = "stdio";
+                    break;
                 case "-qmp":
                     values[$"{sw.Key}:{qmpCount++}"] = value;
                     break;
@@ -74,6 +97,7 @@ public static class CommandLine
             }
         }
 
+        compat.Resolve(values);
         return values;
     }
 
@@ -106,6 +130,11 @@ public static class CommandLine
         if (o.Kernel != null && o.Bios != null)
         {
             throw new ConfigurationException("emu: options '-kernel' and '-bios' cannot be combined (a -kernel image starts without firmware)");
+        }
+
+        if (o.Monitor == "stdio" && o.Serial == "stdio")
+        {
+            throw new ConfigurationException("emu: option '-monitor stdio': stdio is taken by -serial stdio (give -serial file:PATH or none, or use QMP)");
         }
 
         if (o.Initrd != null && o.Kernel == null)

@@ -50,5 +50,11 @@ public sealed class EmuOptions
 
     public string? LogFile { get; set; }
 
+    /// <summary>QEMU <c>-monitor</c>: <c>none</c> (the default) or <c>stdio</c>, the human monitor on stdin/stdout.</summary>
+    public string Monitor { get; set; } = "none";
+
+    /// <summary>QEMU <c>-pidfile</c>: the process id is written here at start and the file removed at exit.</summary>
+    public string? PidFile { get; set; }
+
     public ulong RamSizeBytes => MemorySize.Parse(Memory, "-m");
 }

@@ -63,6 +63,9 @@ public sealed class EmuProcess : IDisposable
 
     public bool HasExited => _process?.HasExited ?? false;
 
+    /// <summary>The host process id.</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException($"e2e: {Name} was never started");
+
     /// <summary>The exit code once the process has ended, else null.</summary>
     public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
 
@@ -140,6 +143,12 @@ public sealed class EmuProcess : IDisposable
         }
     }
 
+    /// <summary>The program started: <c>out/emu</c>, or another emulator run beside it (QEMU) with the same harness.</summary>
+    public string Program { get; init; } = EmuPath;
+
+    /// <summary>Debian's qemu-system-i386 when it is installed, else null (tests that compare with it skip).</summary>
+    public static string? QemuPath => new[] { "/usr/bin/qemu-system-i386", "/usr/local/bin/qemu-system-i386" }.FirstOrDefault(File.Exists);
+
     /// <summary>Starts <c>out/emu ARGS</c> in <see cref="Directory"/>, capturing stdout and stderr.</summary>
     public void Start(params string[] args)
     {
@@ -148,7 +157,7 @@ public sealed class EmuProcess : IDisposable
             throw new InvalidOperationException($"e2e: {Name} is already started");
         }
 
-        var info = new ProcessStartInfo(EmuPath)
+        var info = new ProcessStartInfo(Program)
         {
             WorkingDirectory = Directory,
             RedirectStandardOutput = true,
@@ -173,7 +182,7 @@ public sealed class EmuProcess : IDisposable
             }
         }
 
-        if (Environment.GetEnvironmentVariable("EMU_E2E_LOG") == "1" && !info.ArgumentList.Contains("--log-file"))
+        if (Program == EmuPath && Environment.GetEnvironmentVariable("EMU_E2E_LOG") == "1" && !info.ArgumentList.Contains("--log-file"))
         {
             // Debugging aid: a full log per process, in its directory (keep it with EMU_E2E_KEEP=1).
             info.ArgumentList.Add("--log-file");

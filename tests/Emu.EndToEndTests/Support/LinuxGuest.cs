@@ -16,7 +16,7 @@ public static class LinuxGuest
 
     public static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(90);
 
-    private static int s_marker;
+    private static int _nextMarker;
 
     public static string Directory => Path.Combine(EmuProcess.RepoRoot, "out", "guests", "linux");
 
@@ -43,7 +43,7 @@ public static class LinuxGuest
     /// </summary>
     public static string Run(EmuProcess emu, string command, TimeSpan? timeout = null)
     {
-        int n = Interlocked.Increment(ref s_marker);
+        int n = Interlocked.Increment(ref _nextMarker);
         string begin = $"@@B{n}@@", end = $"@@E{n}@@";
         emu.TypeOnStdin($"echo '@@B''{n}@@'; {command}; echo '@@E''{n}@@'\n");
         string output = emu.WaitForStdout(end + "\n", 1, timeout ?? BootTimeout);

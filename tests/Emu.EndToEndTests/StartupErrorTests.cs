@@ -61,10 +61,7 @@ public sealed class StartupErrorTests
     public void TwoEmusCannotListenOnOneIncomingPort()
     {
         int port = Loopback.FreeTcpPort();
-        using var first = new EmuProcess("incoming-first");
-        first.Start("-kernel", EmuProcess.GuestPath("ab"), "-display", "none", "-serial", "none", "-qmp", first.QmpSpec, "-incoming", $"tcp:127.0.0.1:{port}");
-        using QmpClient qmp = first.ConnectQmp();
-        MigrationPair.WaitForIncomingListening(qmp);
+        using EmuProcess first = StartListening("incoming-first", $"tcp:127.0.0.1:{port}");
 
         using var second = new EmuProcess("incoming-second");
         second.Start("-kernel", EmuProcess.GuestPath("ab"), "-display", "none", "-serial", "none", "-incoming", $"tcp:127.0.0.1:{port}");
@@ -76,13 +73,20 @@ public sealed class StartupErrorTests
     public void AnEmptyTcpHostListensOnEveryInterface()
     {
         int port = Loopback.FreeTcpPort();
-        using var emu = new EmuProcess("incoming-any");
-        emu.Start("-kernel", EmuProcess.GuestPath("ab"), "-display", "none", "-serial", "none", "-qmp", emu.QmpSpec, "-incoming", $"tcp::{port}");
-        using QmpClient qmp = emu.ConnectQmp();
-        MigrationPair.WaitForIncomingListening(qmp);
+        using EmuProcess emu = StartListening("incoming-any", $"tcp::{port}");
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         client.Connect(new IPEndPoint(IPAddress.Loopback, port));
         Assert.True(client.Connected);
+    }
+
+    /// <summary>An ab destination on <paramref name="uri"/>, returned once it listens.</summary>
+    private static EmuProcess StartListening(string name, string uri)
+    {
+        var emu = new EmuProcess(name);
+        emu.Start("-kernel", EmuProcess.GuestPath("ab"), "-display", "none", "-serial", "none", "-qmp", emu.QmpSpec, "-incoming", uri);
+        using QmpClient qmp = emu.ConnectQmp();
+        MigrationPair.WaitForIncomingListening(qmp);
+        return emu;
     }
 
     /// <summary>Every option with a value nobody means: a line, an exit code below 128 (no SIGABRT), no stack trace.</summary>

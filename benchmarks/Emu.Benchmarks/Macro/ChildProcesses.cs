@@ -19,6 +19,24 @@ internal static class ChildProcesses
     /// <summary>True once a signal asked the harness to end: no more processes start, and results are not printed.</summary>
     public static bool Stopping => _stopping;
 
+    /// <summary>An emulator's command line with stdin, stdout and stderr redirected, ready for <see cref="Start"/>.</summary>
+    public static ProcessStartInfo Redirected(string program, IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return psi;
+    }
+
     /// <summary>
     /// Starts <paramref name="psi"/> and tracks the process (and <paramref name="directory"/>, removed with it)
     /// until <see cref="Kill"/>.

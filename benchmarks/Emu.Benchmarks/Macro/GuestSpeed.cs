@@ -46,17 +46,7 @@ internal static class GuestSpeed
     /// <summary>Seconds between 'S' and 'E' on the guest's serial output, or null (with the reason printed).</summary>
     private static double? Measure(string name, string program, string[] args)
     {
-        var psi = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
+        ProcessStartInfo psi = ChildProcesses.Redirected(program, args);
 
         ProgressLine.Show($"speed: {name} running 1e9 guest instructions");
         Process p = ChildProcesses.Start(psi);

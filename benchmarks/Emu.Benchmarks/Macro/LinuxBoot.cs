@@ -66,17 +66,7 @@ internal static class LinuxBoot
     /// <summary>Seconds from start to the shell's banner and then its prompt ("# ") on stdout, or null with the reason printed.</summary>
     private static double? Measure(string name, string program, string[] args)
     {
-        var psi = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
+        ProcessStartInfo psi = ChildProcesses.Redirected(program, args);
 
         ProgressLine.Show($"linux-boot: {name} booting");
         long start = Stopwatch.GetTimestamp();

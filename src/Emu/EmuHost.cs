@@ -7,6 +7,7 @@ using Emu.Display.Sdl;
 using Emu.Machine;
 using Emu.Machine.Board;
 using Emu.Machine.Devices;
+using Emu.Machine.Diagnostics;
 using Emu.Migration;
 using Emu.Migration.Precopy;
 using Emu.Monitor;
@@ -265,7 +266,32 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             Serial = serial,
             Debugcon = debugcon,
             NoReboot = o.NoReboot,
+            Trace = OpenTrace(o),
         };
+    }
+
+    /// <summary>
+    /// QEMU -d/-D: the trace items to stderr or the file. Unclaimed ports and unimplemented instructions reach the
+    /// log at warning level once each in any case.
+    /// </summary>
+    private static GuestTrace OpenTrace(EmuOptions o)
+    {
+        TraceItems items = o.Trace != null ? GuestTrace.Parse(o.Trace, out _) ?? TraceItems.None : TraceItems.None;
+        TextWriter output = Console.Error;
+        if (o.TraceFile != null && items != TraceItems.None)
+        {
+            try
+            {
+                output = new StreamWriter(o.TraceFile, append: false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new StartupException($"emu: -D {o.TraceFile}: {HostErrorText.Of(e)}", e);
+            }
+        }
+
+        ILogger log = Log.ForContext<GuestTrace>();
+        return new GuestTrace(items, output) { Info = line => log.Information("{Report}", line), Warn = line => log.Warning("{Report}", line) };
     }
 
     /// <summary>QEMU -pidfile: the process id and a newline; removed again when the host is disposed.</summary>

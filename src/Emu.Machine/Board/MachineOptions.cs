@@ -37,6 +37,9 @@ public sealed record MachineOptions
     /// <summary>QEMU -no-reboot: a reset request (triple fault, keyboard reset) ends the machine instead.</summary>
     public bool NoReboot { get; init; }
 
+    /// <summary>QEMU's -d items and where they are written.</summary>
+    public Diagnostics.GuestTrace Trace { get; init; } = Diagnostics.GuestTrace.Off;
+
     /// <summary>Instructions per vCPU slice between timer checks.</summary>
     public long SliceInstructions { get; init; } = 200_000;
 }

@@ -76,7 +76,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
             _ramBlocks.Insert(1, Bios);
         }
 
-        Cpu = new X86Cpu(Memory, Io, Pic);
+        Io.Trace = options.Trace;
+        Cpu = new X86Cpu(Memory, Io, Pic) { Trace = options.Trace };
         Cpu.TscSource = () => (ulong)Clock.NowNs;
         Clock.InstructionCounter = () => Cpu.InstructionsNow;
 

@@ -1,4 +1,5 @@
 using Emu.Machine.Cpu.State;
+using Emu.Machine.Diagnostics;
 
 namespace Emu.Machine.Cpu;
 
@@ -107,6 +108,11 @@ public sealed partial class X86Cpu
     internal void DeliverInterrupt(int vector, InterruptSource source, uint error, uint returnEip)
     {
         _interruptsDelivered++;
+        if (Trace.Has(TraceItems.Int))
+        {
+            TraceInterrupt(vector, source, error, returnEip);
+        }
+
         MaterializeFlags();
         if (!ProtectedMode)
         {

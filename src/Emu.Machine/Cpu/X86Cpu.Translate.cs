@@ -188,6 +188,11 @@ public sealed unsafe partial class X86Cpu
 
         var block = new DecodedBlock(key, instructions, ops, count, pageKey0, pageKey1, page1);
         _blocks.Insert(block);
+        if (Trace.Has(Diagnostics.TraceItems.InAsm))
+        {
+            TraceTranslated(block);
+        }
+
         return block;
     }
 

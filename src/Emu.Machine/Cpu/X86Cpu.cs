@@ -89,6 +89,11 @@ public sealed partial class X86Cpu : IVmState<CpuState>
     /// </summary>
     public void Reset()
     {
+        if (Trace.Has(Diagnostics.TraceItems.CpuReset))
+        {
+            TraceReset();
+        }
+
         Array.Clear(_gpr);
         _gpr[RegEdx] = CpuidSignature;
         _eip = 0xFFF0;
@@ -275,6 +280,11 @@ public sealed partial class X86Cpu : IVmState<CpuState>
                 }
 
                 previous?.SetLink(block, _eip, _linkEpoch);
+            }
+
+            if (Trace.Has(Diagnostics.TraceItems.Exec))
+            {
+                TraceExec();
             }
 
             long budget = end - _retired;

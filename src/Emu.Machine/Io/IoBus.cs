@@ -33,11 +33,25 @@ public sealed class IoBus
         IIoDevice? d = _ports[port];
         if (d == null)
         {
+            Trace.UnclaimedPort(port, size, write: false, 0);
             return size switch { 1 => 0xFFu, 2 => 0xFFFFu, _ => 0xFFFFFFFFu };
         }
 
         return d.IoRead(port, size);
     }
 
-    public void Write(ushort port, int size, uint value) => _ports[port]?.IoWrite(port, size, value);
+    /// <summary>Where accesses to unclaimed ports are reported (once per port).</summary>
+    public Diagnostics.GuestTrace Trace { get; set; } = Diagnostics.GuestTrace.Off;
+
+    public void Write(ushort port, int size, uint value)
+    {
+        IIoDevice? d = _ports[port];
+        if (d == null)
+        {
+            Trace.UnclaimedPort(port, size, write: true, value);
+            return;
+        }
+
+        d.IoWrite(port, size, value);
+    }
 }

@@ -26,6 +26,7 @@ public static class CommandLine
         ["-smp"] = (nameof(EmuOptions.Smp), true),
         ["-name"] = (nameof(EmuOptions.Name), true),
         ["-d"] = (nameof(EmuOptions.LogLevel), true),
+        ["-D"] = (nameof(EmuOptions.TraceFile), true),
         ["-accel"] = ("", true),
         ["-machine"] = ("", true),
         ["-M"] = ("", true),
@@ -78,6 +79,10 @@ public static class CommandLine
 
             switch (name)
             {
+                case "-d" when !IsLogLevel(value):
+                    // QEMU's -d: trace items (int,cpu_reset,guest_errors,unimp,in_asm,exec); a level name sets the console log.
+                    values[nameof(EmuOptions.Trace)] = value;
+                    break;
                 case "-serial" when value == "mon:stdio":
                     // QEMU multiplexes its monitor here behind Ctrl-A c; Emu's serial takes the whole of stdio.
                     values[sw.Key] = "stdio";
@@ -122,7 +127,12 @@ public static class CommandLine
             throw new ConfigurationException($"emu: option '-smp': {o.Smp} vCPUs requested, this machine has exactly 1");
         }
 
-        if (o.LogLevel.ToLowerInvariant() is not ("verbose" or "debug" or "information" or "info" or "warning" or "error" or "fatal"))
+        if (o.Trace != null && Emu.Machine.Diagnostics.GuestTrace.Parse(o.Trace, out string traceError) == null)
+        {
+            throw new ConfigurationException($"emu: option '-d': {traceError}");
+        }
+
+        if (!IsLogLevel(o.LogLevel))
         {
             throw new ConfigurationException($"emu: option '-d': unknown log level '{o.LogLevel}' (verbose, debug, info, warning, error)");
         }
@@ -144,6 +154,9 @@ public static class CommandLine
 
         // -incoming is parsed where it is used (MigrationUri), which names what is wrong with it; QEMU exits 1 there.
     }
+
+    private static bool IsLogLevel(string value) =>
+        value.ToLowerInvariant() is "verbose" or "debug" or "information" or "info" or "warning" or "error" or "fatal";
 
     private static void CheckChardev(string spec, string option)
     {

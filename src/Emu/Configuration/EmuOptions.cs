@@ -50,6 +50,12 @@ public sealed class EmuOptions
 
     public string? LogFile { get; set; }
 
+    /// <summary>QEMU <c>-d ITEMS</c>: trace items (int, cpu_reset, guest_errors, unimp, in_asm, exec), or null.</summary>
+    public string? Trace { get; set; }
+
+    /// <summary>QEMU <c>-D FILE</c>: where the -d trace goes (default stderr).</summary>
+    public string? TraceFile { get; set; }
+
     /// <summary>QEMU <c>-monitor</c>: <c>none</c> (the default) or <c>stdio</c>, the human monitor on stdin/stdout.</summary>
     public string Monitor { get; set; } = "none";
 

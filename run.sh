@@ -41,7 +41,8 @@ ensure_test_tools() {
         "ldconfig -p | grep -q libSDL2-2.0.so.0" libsdl2-2.0-0 \
         "command -v xwd" x11-apps \
         "command -v xwininfo" x11-utils \
-        "command -v xdotool" xdotool
+        "command -v xdotool" xdotool \
+        "command -v gdb" gdb
 }
 
 # What guests/linux/build.sh needs: the kernel source and its build tools, busybox for i386 (the i386

@@ -13,6 +13,7 @@ using Emu.Migration.Precopy;
 using Emu.Monitor;
 using Emu.Monitor.Commands;
 using Emu.Monitor.Events;
+using Emu.Monitor.Gdb;
 using Emu.Monitor.Hmp;
 using Emu.Monitor.Server;
 using Serilog;
@@ -120,6 +121,18 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         if (options.PidFile != null)
         {
             WritePidFile(options.PidFile);
+        }
+
+        if (options.Gdb != null)
+        {
+            try
+            {
+                _owned.Add(new GdbServer(new GdbTarget(Machine), GdbServer.ParseSpec(options.Gdb)));
+            }
+            catch (Exception e) when (e is FormatException or IOException)
+            {
+                throw new StartupException($"emu: -gdb {options.Gdb}: {e.Message}", e);
+            }
         }
 
         // As QEMU's termsig handler: SIGINT, SIGTERM and SIGHUP end the machine as a QMP quit would (SHUTDOWN
@@ -307,6 +320,66 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         }
 
         _owned.Add(new PidFile(path));
+    }
+
+    /// <summary>The GDB stub's hold on this machine: the debug run state, the CPU's debugger hooks, memory by linear address.</summary>
+    private sealed class GdbTarget(PcMachine machine) : IGdbTarget
+    {
+        public event Action? Stopped
+        {
+            add => machine.DebugStopped += value;
+            remove => machine.DebugStopped -= value;
+        }
+
+        public bool IsRunning => machine.RunState == RunState.Running;
+
+        public void Stop() => machine.Stop(RunState.Debug);
+
+        public void Resume(bool step)
+        {
+            machine.Cpu.ResumeForDebugger(step);
+            machine.Start();
+        }
+
+        public uint ReadRegister(int index) => machine.Cpu.ReadDebuggerRegister(index);
+
+        public bool WriteRegister(int index, uint value) => machine.Cpu.WriteDebuggerRegister(index, value);
+
+        public bool ReadMemory(uint linear, Span<byte> into)
+        {
+            for (int i = 0; i < into.Length; i++)
+            {
+                if (machine.Cpu.TranslateForDebugger(linear + (uint)i) is not { } gpa)
+                {
+                    return false;
+                }
+
+                into[i] = machine.Memory.ReadU8(gpa);
+            }
+
+            return true;
+        }
+
+        public bool WriteMemory(uint linear, ReadOnlySpan<byte> data)
+        {
+            for (int i = 0; i < data.Length; i++)
+            {
+                if (machine.Cpu.TranslateForDebugger(linear + (uint)i) is not { } gpa)
+                {
+                    return false;
+                }
+
+                machine.Memory.Write(gpa, 1, data[i]);
+            }
+
+            // The guest is stopped: drop translated blocks that may hold the old bytes.
+            machine.FlushCpuCaches();
+            return true;
+        }
+
+        public void AddBreakpoint(uint linear) => machine.Cpu.AddDebuggerBreakpoint(linear);
+
+        public void RemoveBreakpoint(uint linear) => machine.Cpu.RemoveDebuggerBreakpoint(linear);
     }
 
     /// <summary>Removes the pid file at exit.</summary>

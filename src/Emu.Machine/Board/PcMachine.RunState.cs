@@ -57,6 +57,25 @@ public sealed partial class PcMachine
         SetRunState(state);
     }
 
+    /// <summary>A debugger's breakpoint or step ended: raised on the vCPU thread once the machine is in <see cref="RunState.Debug"/>.</summary>
+    public event Action? DebugStopped;
+
+    /// <summary>
+    /// On the vCPU thread, at a debugger's stop: as <see cref="Stop"/> with state debug, without waiting for the
+    /// vCPU to park (it is this thread; it parks on its next loop).
+    /// </summary>
+    private void EnterDebugStop()
+    {
+        lock (_gate)
+        {
+            _runRequested = false;
+            Clock.Pause();
+        }
+
+        SetRunState(RunState.Debug);
+        DebugStopped?.Invoke();
+    }
+
     /// <summary>QEMU vm_start: resumes the virtual clock and the vCPU.</summary>
     public void Start()
     {

@@ -44,6 +44,9 @@ public sealed partial class PcMachine
                     case CpuExitKind.Shutdown:
                         TripleFault();
                         break;
+                    case CpuExitKind.DebuggerStop:
+                        EnterDebugStop();
+                        break;
                 }
             }
         }

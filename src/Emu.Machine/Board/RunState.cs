@@ -15,12 +15,13 @@ public enum RunState
     PostMigrate,
     Shutdown,
     InternalError,
+    Debug,
 }
 
 public static class RunStateNames
 {
     private static readonly string[] Names =
-        ["prelaunch", "running", "paused", "inmigrate", "finish-migrate", "postmigrate", "shutdown", "internal-error"];
+        ["prelaunch", "running", "paused", "inmigrate", "finish-migrate", "postmigrate", "shutdown", "internal-error", "debug"];
 
     public static string ToQmp(this RunState s) => Names[(int)s];
 

@@ -14,4 +14,7 @@ public enum CpuExitKind
 
     /// <summary>Triple fault (or another unrecoverable state): see <see cref="X86Cpu.ShutdownReason"/>.</summary>
     Shutdown,
+
+    /// <summary>A debugger's breakpoint was reached or its single step done; the CPU is at an instruction boundary.</summary>
+    DebuggerStop,
 }

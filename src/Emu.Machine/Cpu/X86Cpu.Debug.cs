@@ -13,7 +13,7 @@ public sealed partial class X86Cpu
     private long _interruptsDelivered;
 
     /// <summary>True when TF or an enabled DR7 slot needs per-instruction debug checks.</summary>
-    private bool DebugArmed => (_eflags & FlagTf) != 0 || (_dr[7] & 0xFF) != 0;
+    private bool DebugArmed => (_eflags & FlagTf) != 0 || (_dr[7] & 0xFF) != 0 || _debuggerArmed;
 
     /// <summary>
     /// Before an instruction: an enabled execute breakpoint at CS:EIP raises #DB as a fault, unless EFLAGS.RF says

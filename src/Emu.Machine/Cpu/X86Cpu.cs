@@ -200,6 +200,12 @@ public sealed partial class X86Cpu : IVmState<CpuState>
                 return CpuExitKind.Shutdown;
             }
 
+            if (_debuggerStopped)
+            {
+                _debuggerStopped = false;
+                return CpuExitKind.DebuggerStop;
+            }
+
             if (_exitRequested)
             {
                 _exitRequested = false;
@@ -294,6 +300,11 @@ public sealed partial class X86Cpu : IVmState<CpuState>
             bool resumed = (_eflags & FlagRf) != 0;
             if (debug)
             {
+                if (_debuggerArmed && DebuggerBreaksHere())
+                {
+                    return;
+                }
+
                 if (!CheckInstructionBreakpoints())
                 {
                     return;
@@ -344,6 +355,11 @@ public sealed partial class X86Cpu : IVmState<CpuState>
             if (debug)
             {
                 FinishDebugStep(stepping, resumed, !faulted && done == n, deliveredBefore, shadow);
+                if (_debuggerArmed)
+                {
+                    DebuggerStepDone();
+                }
+
                 return;
             }
 

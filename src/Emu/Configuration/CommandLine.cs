@@ -27,6 +27,8 @@ public static class CommandLine
         ["-name"] = (nameof(EmuOptions.Name), true),
         ["-d"] = (nameof(EmuOptions.LogLevel), true),
         ["-D"] = (nameof(EmuOptions.TraceFile), true),
+        ["-gdb"] = (nameof(EmuOptions.Gdb), true),
+        ["-s"] = ("", false),
         ["-accel"] = ("", true),
         ["-machine"] = ("", true),
         ["-M"] = ("", true),

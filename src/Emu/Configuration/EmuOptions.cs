@@ -56,6 +56,9 @@ public sealed class EmuOptions
     /// <summary>QEMU <c>-D FILE</c>: where the -d trace goes (default stderr).</summary>
     public string? TraceFile { get; set; }
 
+    /// <summary>QEMU <c>-gdb tcp::PORT</c> (or <c>-s</c> for port 1234): the GDB remote stub, or null.</summary>
+    public string? Gdb { get; set; }
+
     /// <summary>QEMU <c>-monitor</c>: <c>none</c> (the default) or <c>stdio</c>, the human monitor on stdin/stdout.</summary>
     public string Monitor { get; set; } = "none";
 

@@ -32,6 +32,10 @@ internal sealed class QemuCompatSwitches
                 }
 
                 return true;
+            case "-s":
+                // QEMU: shorthand for -gdb tcp::1234.
+                values[nameof(EmuOptions.Gdb)] = "tcp::1234";
+                return true;
             case "-nographic":
                 values[nameof(EmuOptions.Display)] = "none";
                 return true;

@@ -31,13 +31,15 @@ die() { echo "demo: error: $*" >&2; exit 1; }
 postcopy=0
 headless=0
 linux=0
+fast=0
 for arg in "$@"; do
     case "$arg" in
         --postcopy) postcopy=1 ;;
         --headless) headless=1 ;;
         --linux) linux=1 ;;
+        --fast) fast=1 ;;
         -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument '$arg' (use: --postcopy, --headless, --linux)" ;;
+        *) die "unknown argument '$arg' (use: --postcopy, --headless, --linux, --fast)" ;;
     esac
 done
 [ -n "${DISPLAY:-}" ] || headless=1
@@ -45,7 +47,8 @@ done
 if [ $linux -eq 1 ]; then
     # Kernel messages on both consoles; /dev/console (the last) is the serial line; vgashell puts a second
     # shell on the VGA screen; abcheck checks 16 MiB by the a-b rule, a pass every 200 ms.
-    BOOT=(-kernel "$LINUX/bzImage" -initrd "$LINUX/initrd.gz" -append "console=tty0 console=ttyS0 abcheck=16,200 vgashell")
+    BOOT=(-kernel "$LINUX/bzImage" -initrd "$LINUX/initrd.gz" -append "console=tty0 console=ttyS0 abcheck=4,200 vgashell")
+    BANDWIDTH=$((32 << 20))
     BOOT_TEXT="-kernel out/guests/linux/bzImage -initrd out/guests/linux/initrd.gz (Linux 6.1, busybox)"
     READY="emu-linux: init done"
     MEMORY=128M
@@ -54,10 +57,11 @@ else
     BOOT=(-drive "file=$GUEST,format=raw")
     BOOT_TEXT="-drive file=out/guests/clock.img,format=raw (Emu's BIOS boots the disk)"
     READY="clock: running"
+    BANDWIDTH=$((256 << 10))
     [ -f "$GUEST" ] || die "$GUEST does not exist; run ./run.sh build first"
 fi
 mkdir -p "$OUT"
-rm -f "$OUT"/*.png "$OUT"/*.serial "$OUT"/*.log
+rm -f "$OUT"/*.png "$OUT"/*.serial "$OUT"/*.log "$OUT"/*.out
 
 # ---------------------------------------------------------------------------------------------------------
 # Processes: started here, ended only by their pid (QMP quit first, then TERM, then KILL).
@@ -76,15 +80,17 @@ free_port() {
     done
 }
 
-# start_emu NAME ARGS...: out/emu with the guest, serial to out/demo/NAME.serial, QMP on a TCP port.
+# start_emu NAME SLOT ARGS...: out/emu with the guest, serial to out/demo/NAME.serial, its log (info level) to
+# out/demo/NAME.log and anything it prints to out/demo/NAME.out, QMP on a TCP port; its window opens in screen
+# slot SLOT (side by side, whatever the window manager).
 start_emu() {
-    local name=$1; shift
+    local name=$1 slot=$2; shift 2
     local display=sdl
     [ $headless -eq 1 ] && display=none
     QMP_PORT[$name]=$(free_port)
-    "$EMU" -name "$name" -m "$MEMORY" "${BOOT[@]}" -display "$display" \
+    EMU_WindowSlot=$slot "$EMU" -name "$name" -m "$MEMORY" "${BOOT[@]}" -display "$display" --log-file "$OUT/$name.log" \
         -serial "file:$OUT/$name.serial" -qmp "tcp:127.0.0.1:${QMP_PORT[$name]},server,wait=off" \
-        "$@" >"$OUT/$name.log" 2>&1 &
+        "$@" >"$OUT/$name.out" 2>&1 &
     PID[$name]=$!
 }
 
@@ -123,7 +129,7 @@ trap 'exit 143' TERM
 qmp_connect() {
     local name=$1 port=${QMP_PORT[$1]} fd line i
     for i in $(seq 1 200); do
-        kill -0 "${PID[$name]}" 2>/dev/null || die "the $name emu ended at start: $(tail -n 3 "$OUT/$name.log")"
+        kill -0 "${PID[$name]}" 2>/dev/null || die "the $name emu ended at start: $(tail -n 3 "$OUT/$name.out")"
         # The braces scope 2>/dev/null to the connect; exec's own redirection stays for the whole script.
         if { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
             QMP_FD[$name]=$fd
@@ -190,21 +196,16 @@ else
     say "DISPLAY=$DISPLAY: both emus open an SDL window (source first, then the destination)"
 fi
 say "source:      out/emu -m $MEMORY $BOOT_TEXT"
-start_emu source
+start_emu source 0
 say "destination: out/emu ... -incoming tcp:127.0.0.1:$MIGRATION_PORT (waits for the guest)"
-start_emu destination -incoming "tcp:127.0.0.1:$MIGRATION_PORT"
+start_emu destination 1 -incoming "tcp:127.0.0.1:$MIGRATION_PORT"
 qmp_connect source
 qmp_connect destination
 
-# Side by side: without a window manager both SDL windows open at the same spot.
-if [ $headless -eq 0 ] && command -v xdotool >/dev/null 2>&1; then
-    ( xdotool search --sync --onlyvisible --pid "${PID[destination]}" 2>/dev/null | head -n 1 \
-        | xargs -r -I{} xdotool windowmove {} 740 0 >/dev/null 2>&1 || true ) &
-fi
 
 for i in $(seq 1 300); do
     grep -q "$READY" "$OUT/source.serial" 2>/dev/null && break
-    kill -0 "${PID[source]}" 2>/dev/null || die "the source emu ended: $(tail -n 3 "$OUT/source.log")"
+    kill -0 "${PID[source]}" 2>/dev/null || die "the source emu ended: $(tail -n 3 "$OUT/source.out")"
     sleep 0.1
 done
 grep -q "$READY" "$OUT/source.serial" 2>/dev/null || die "the guest did not start on the source within 30 s"
@@ -229,8 +230,13 @@ if [ $postcopy -eq 1 ]; then
     fi
 fi
 
-# No bandwidth cap beyond the loopback itself (QEMU's default of 128 MiB/s would only slow the demo down).
-qmp_ok source migrate-set-parameters '{"max-bandwidth":107374182400}' >/dev/null
+# A bandwidth that lets a person watch the passes go by (a few seconds); --fast takes all the loopback has.
+[ $fast -eq 1 ] && BANDWIDTH=107374182400
+qmp_ok source migrate-set-parameters "{\"max-bandwidth\":$BANDWIDTH}" >/dev/null
+if [ $linux -eq 1 ]; then
+    # The checker keeps writing 4 MiB; auto-converge slows the guest if it out-dirties the link.
+    qmp_ok source migrate-set-capabilities '{"capabilities":[{"capability":"auto-converge","state":true}]}' >/dev/null
+fi
 say "migrate {\"uri\": \"tcp:127.0.0.1:$MIGRATION_PORT\"} ($mode)"
 started=$(date +%s%N)
 qmp_ok source migrate "{\"uri\":\"tcp:127.0.0.1:$MIGRATION_PORT\"}" >/dev/null
@@ -290,4 +296,4 @@ say "the guest now runs in the destination's window (the source's shows where it
 while kill -0 "${PID[destination]}" 2>/dev/null; do
     sleep 1
 done
-say "the destination emu ended: $(tail -n 2 "$OUT/destination.log")"
+say "the destination emu ended: $(tail -n 2 "$OUT/destination.out")"

@@ -144,7 +144,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
 
         if (options.Display == "sdl")
         {
-            _console = new SdlConsole(_renderer, ConsoleTitle, KeyEvent, () => RequestQuit(ShutdownCause.HostUi));
+            _console = new SdlConsole(_renderer, ConsoleTitle, KeyEvent, () => RequestQuit(ShutdownCause.HostUi), StatusLines, options.WindowSlot);
             _owned.Add(_console);
             _console.Start();
         }
@@ -247,6 +247,43 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             RunState.Paused => "Emu — paused",
             var other => $"Emu — {other.ToQmp()}",
         };
+    }
+
+    /// <summary>
+    /// The SDL window's status strip: who this process is and its run state; then the migration as it goes
+    /// (status, pass, % sent, dirty rate, throttle) and, once done, its downtime.
+    /// </summary>
+    private string[] StatusLines()
+    {
+        string role = _options.Name ?? (_options.Incoming != null ? "destination" : "source");
+        string state = Machine.RunState switch
+        {
+            RunState.InMigrate => "waiting for an incoming migration",
+            RunState.PostMigrate => "migrated away (postmigrate)",
+            var s => s.ToQmp(),
+        };
+        MigrationStatus status = Migration.Status;
+        MigrationStatus incoming = Migration.IncomingStatus;
+        string migration;
+        if (status == MigrationStatus.None && incoming == MigrationStatus.None)
+        {
+            migration = "migration: none";
+        }
+        else if (status == MigrationStatus.None)
+        {
+            migration = $"incoming migration: {incoming.ToQmp()}";
+        }
+        else
+        {
+            MigrationStats s = Migration.Stats;
+            long total = Math.Max(1, s.TotalRamBytes);
+            long sentPct = Math.Clamp(100 * (total - s.RemainingBytes) / total, 0, 100);
+            migration = status == MigrationStatus.Completed
+                ? $"migration: completed, {s.DirtySyncCount} passes, downtime {s.DowntimeMs} ms"
+                : $"migration: {status.ToQmp()}, pass {s.DirtySyncCount}, {sentPct} % sent, dirty {s.DirtyPagesRate} pages/s, throttle {Machine.ThrottlePercent} %";
+        }
+
+        return [$"{role}: {state}", migration];
     }
 
     private void Screendump(ScreendumpRequest request)

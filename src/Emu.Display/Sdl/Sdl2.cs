@@ -106,4 +106,16 @@ internal static unsafe partial class Sdl2
 
     [LibraryImport(Library, EntryPoint = "SDL_PollEvent")]
     public static partial int PollEvent(Event* ev);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Rect
+    {
+        public int X;
+        public int Y;
+        public int W;
+        public int H;
+    }
+
+    [LibraryImport(Library, EntryPoint = "SDL_GetDisplayBounds")]
+    public static partial int GetDisplayBounds(int displayIndex, Rect* rect);
 }

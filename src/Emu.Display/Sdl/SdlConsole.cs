@@ -20,6 +20,10 @@ public sealed unsafe class SdlConsole : IDisposable
 
     private readonly VgaRenderer _renderer;
     private readonly Func<string> _title;
+    private readonly Func<string[]>? _status;
+    private readonly int? _slot;
+    private FrameBuffer? _composed;
+    private string[] _shownStatus = [];
     private readonly Action<int, bool, bool> _key;
     private readonly Action _quit;
     private readonly ManualResetEventSlim _started = new();
@@ -31,10 +35,14 @@ public sealed unsafe class SdlConsole : IDisposable
     /// <param name="title">Called on the UI thread a few times a second, e.g. "Emu — running".</param>
     /// <param name="key">(set-1 make code, E0-extended, down) for each key press, repeat and release.</param>
     /// <param name="quit">The window's close button.</param>
-    public SdlConsole(VgaRenderer renderer, Func<string> title, Action<int, bool, bool> key, Action quit)
+    /// <param name="status">The status strip's lines under the picture (<see cref="StatusStrip"/>); null for none.</param>
+    /// <param name="slot">Where on the screen: slot N opens N window widths from the left of display 0 (side by side without a window manager); null lets the window manager place it.</param>
+    public SdlConsole(VgaRenderer renderer, Func<string> title, Action<int, bool, bool> key, Action quit, Func<string[]>? status = null, int? slot = null)
     {
         _renderer = renderer;
         _title = title;
+        _status = status;
+        _slot = slot;
         _key = key;
         _quit = quit;
     }
@@ -168,8 +176,8 @@ public sealed unsafe class SdlConsole : IDisposable
         // Open at the guest's current resolution (the first update sizes the frame).
         _renderer.Update(0);
         FrameBuffer frame = _renderer.Frame;
-        window = Sdl2.CreateWindow(_title(), Sdl2.WindowPosUndefined, Sdl2.WindowPosUndefined, frame.Width, frame.Height,
-            Sdl2.WindowShown | Sdl2.WindowResizable);
+        (int x, int y) = Placement(frame.Width);
+        window = Sdl2.CreateWindow(_title(), x, y, frame.Width, frame.Height + StripHeight, Sdl2.WindowShown | Sdl2.WindowResizable);
         sdlRenderer = window == IntPtr.Zero ? IntPtr.Zero : Sdl2.CreateRenderer(window, -1, 0);
         if (sdlRenderer == IntPtr.Zero)
         {
@@ -183,10 +191,64 @@ public sealed unsafe class SdlConsole : IDisposable
         return true;
     }
 
+    private int StripHeight => _status == null ? 0 : StatusStrip.Height;
+
+    /// <summary>The window's position: slot N sits N widths (plus a gap) right of display 0's left edge, kept on screen.</summary>
+    private (int X, int Y) Placement(int width)
+    {
+        Sdl2.Rect bounds;
+        if (_slot is not { } slot || Sdl2.GetDisplayBounds(0, &bounds) != 0)
+        {
+            return (Sdl2.WindowPosUndefined, Sdl2.WindowPosUndefined);
+        }
+
+        const int gap = 8;
+        int x = bounds.X + (slot * (width + gap));
+        return (Math.Max(bounds.X, Math.Min(x, bounds.X + bounds.W - width)), bounds.Y);
+    }
+
+    /// <summary>The guest's frame with the status strip under it, when there is a strip; true when it changed.</summary>
+    private FrameBuffer Compose(FrameBuffer frame, bool frameChanged, long now, ref long lastStatusMs, out bool changed)
+    {
+        changed = frameChanged;
+        if (_status == null)
+        {
+            return frame;
+        }
+
+        if (_composed == null || _composed.Width != frame.Width || _composed.Height != frame.Height + StatusStrip.Height)
+        {
+            _composed = new FrameBuffer(frame.Width, frame.Height + StatusStrip.Height);
+            _shownStatus = [];
+            frameChanged = true;
+        }
+
+        if (frameChanged)
+        {
+            frame.Pixels.CopyTo(_composed.Pixels, 0);
+            changed = true;
+        }
+
+        if (now - lastStatusMs >= TitleRefreshMs)
+        {
+            lastStatusMs = now;
+            string[] status = _status();
+            if (!status.AsSpan().SequenceEqual(_shownStatus))
+            {
+                _shownStatus = status;
+                StatusStrip.Draw(_composed, frame.Height, status);
+                changed = true;
+            }
+        }
+
+        return _composed;
+    }
+
     private void Loop(IntPtr window, IntPtr sdlRenderer, ref IntPtr texture)
     {
         FrameBuffer initial = _renderer.Frame;
-        int windowWidth = initial.Width, windowHeight = initial.Height;
+        int windowWidth = initial.Width, windowHeight = initial.Height + StripHeight;
+        long lastStatusMs = -TitleRefreshMs;
         int textureWidth = 0, textureHeight = 0;
         string lastTitle = "";
         long lastTitleMs = -TitleRefreshMs;
@@ -195,8 +257,8 @@ public sealed unsafe class SdlConsole : IDisposable
         {
             bool present = PumpEvents();
             long now = clock.ElapsedMilliseconds;
-            bool changed = _renderer.Update(now);
-            FrameBuffer frame = _renderer.Frame;
+            bool guestChanged = _renderer.Update(now);
+            FrameBuffer frame = Compose(_renderer.Frame, guestChanged, now, ref lastStatusMs, out bool changed);
             if (frame.Width != textureWidth || frame.Height != textureHeight)
             {
                 if (texture != IntPtr.Zero)

@@ -56,6 +56,12 @@ public sealed class EmuOptions
     /// <summary>QEMU <c>-D FILE</c>: where the -d trace goes (default stderr).</summary>
     public string? TraceFile { get; set; }
 
+    /// <summary>
+    /// Where the SDL window opens (<c>EMU_WindowSlot</c>): slot N sits N window widths right of the screen's left
+    /// edge, so two emus open side by side without a window manager; unset lets the window manager decide.
+    /// </summary>
+    public int? WindowSlot { get; set; }
+
     /// <summary>QEMU <c>-gdb tcp::PORT</c> (or <c>-s</c> for port 1234): the GDB remote stub, or null.</summary>
     public string? Gdb { get; set; }
 

@@ -19,6 +19,9 @@ public sealed class ConsoleTests
     private const int TextWidth = 720;
     private const int TextHeight = 400;
 
+    /// <summary>The window adds the status strip under the guest's picture.</summary>
+    private const int WindowHeight = TextHeight + Emu.Display.StatusStrip.Height;
+
     [X11ToolFact("xwininfo")]
     public void WindowAndScreendumpShowTheGuestText()
     {
@@ -34,7 +37,7 @@ public sealed class ConsoleTests
         Assert.Equal(9, title.CellWidth);
 
         XWindow window = X11Client.WaitForWindow(xvfb.Display, w => w.Title == "Emu — running", Timeout, emu.Diagnostics);
-        Assert.Equal((TextWidth, TextHeight), (window.Width, window.Height));
+        Assert.Equal((TextWidth, WindowHeight), (window.Width, window.Height));
 
         // The window opens at the guest's resolution; the screenshot is the whole X screen, so the text sits at
         // the window's offset, at scale 1, in the same cells as in the screendump.
@@ -53,7 +56,7 @@ public sealed class ConsoleTests
         emu.WaitForSerial("tick", Timeout);
         XWindow window = X11Client.WaitForWindow(xvfb.Display, w => w.Title.StartsWith("Emu", StringComparison.Ordinal), Timeout, emu.Diagnostics);
 
-        X11Client.Run(xvfb.Display, "xdotool", "windowsize", "--sync", window.Id, $"{TextWidth * 2}", $"{TextHeight * 2}");
+        X11Client.Run(xvfb.Display, "xdotool", "windowsize", "--sync", window.Id, $"{TextWidth * 2}", $"{WindowHeight * 2}");
 
         FrameBuffer screen = WaitForTextOnScreen(xvfb, "counter", [2], emu);
         Assert.True(TextOnScreen.TryFindAt(screen, "Emu clock", 2, 2, out _), "x screenshot: no 'Emu clock' at scale 2");

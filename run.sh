@@ -78,23 +78,38 @@ ensure_bench_tools() {
     ensure_packages "command -v qemu-system-i386" qemu-system-x86
 }
 
+# True when TARGET is missing or older than any of the other arguments.
+stale() {
+    local target=$1 dep
+    shift
+    [ -e "$target" ] || return 0
+    for dep; do [ "$dep" -nt "$target" ] && return 0; done
+    return 1
+}
+
 build_guests() {
     mkdir -p "$OUT/guests" "$OUT/firmware"
-    local src name
+    local src name out
     for src in guests/*.asm; do
         [ -e "$src" ] || continue
         name=$(basename "$src" .asm)
         # A guest whose first line says "; image" is a raw disk image; the rest are multiboot ELF32 files.
-        if head -n 1 "$src" | grep -q '; image'; then
-            nasm -f bin -I guests/include/ -o "$OUT/guests/$name.img" "$src"
-        else
-            nasm -f bin -I guests/include/ -o "$OUT/guests/$name.elf" "$src"
-        fi
+        out="$OUT/guests/$name.elf"
+        head -n 1 "$src" | grep -q '; image' && out="$OUT/guests/$name.img"
+        stale "$out" "$src" guests/include/* && nasm -f bin -I guests/include/ -o "$out" "$src"
     done
     for src in firmware/*.asm; do
         [ -e "$src" ] || continue
-        nasm -f bin -I firmware/include/ -I firmware/ -o "$OUT/firmware/$(basename "$src" .asm).bin" "$src"
+        out="$OUT/firmware/$(basename "$src" .asm).bin"
+        stale "$out" "$src" firmware/include/* && nasm -f bin -I firmware/include/ -I firmware/ -o "$out" "$src"
     done
+    return 0
+}
+
+# True when a C# source, project or build setting changed since the last successful build.
+dotnet_stale() {
+    [ -e "$OUT/.built" ] && [ -x "$OUT/emu" ] || return 0
+    [ -n "$(find src tests benchmarks Directory.Build.props Emu.sln -newer "$OUT/.built" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.sln' -o -name '*.json' \) -print -quit)" ]
 }
 
 # Emu's Linux guest in out/guests/linux: the kernel is cached per machine, the rest takes seconds.
@@ -112,6 +127,10 @@ build_emu() {
     ensure_build_tools
     say "building guests and firmware (nasm)"
     build_guests
+    if ! dotnet_stale; then
+        say "Emu is up to date (out/emu)"
+        return 0
+    fi
     say "building Emu (dotnet build -c Release)"
     dotnet build Emu.sln -c Release -nologo -v quiet -clp:ErrorsOnly >/tmp/emu-build.log 2>&1 \
         || { cat /tmp/emu-build.log >&2; die "dotnet build failed"; }
@@ -123,6 +142,7 @@ build_emu() {
 exec "$(dirname "$0")/bin/emu" "$@"
 WRAP
     chmod +x "$OUT/emu"
+    touch "$OUT/.built"
 }
 
 run_tests() {

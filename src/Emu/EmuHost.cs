@@ -317,6 +317,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             Debugcon = debugcon,
             NoReboot = o.NoReboot,
             Trace = OpenTrace(o),
+            RtcBase = o.RtcBase,
         };
     }
 

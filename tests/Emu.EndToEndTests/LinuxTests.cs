@@ -57,6 +57,15 @@ public sealed class LinuxTests
     }
 
     [Fact]
+    public void RtcBaseSetsTheDateLinuxReadsAtBoot()
+    {
+        using var emu = new EmuProcess("linux-rtc");
+        emu.Start([.. LinuxGuest.BootArgs(), "-m", $"{RamMiB}M", "-serial", "stdio", "-display", "none", "-rtc", "base=2006-06-17T16:01:21"]);
+        LinuxGuest.WaitForShell(emu);
+        Assert.Contains("2006-06-17", LinuxGuest.Run(emu, "date -u +%F"));
+    }
+
+    [Fact]
     public void SyslinuxBootsTheKernelFromADiskThroughEmusBios()
     {
         using var emu = new EmuProcess("linux-syslinux");

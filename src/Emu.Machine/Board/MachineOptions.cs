@@ -37,6 +37,9 @@ public sealed record MachineOptions
     /// <summary>QEMU -no-reboot: a reset request (triple fault, keyboard reset) ends the machine instead.</summary>
     public bool NoReboot { get; init; }
 
+    /// <summary>QEMU -rtc base=: what the CMOS clock reads at start (its fields are UTC); null is the host's UTC now.</summary>
+    public DateTime? RtcBase { get; init; }
+
     /// <summary>QEMU's -d items and where they are written.</summary>
     public Diagnostics.GuestTrace Trace { get; init; } = Diagnostics.GuestTrace.Off;
 

@@ -50,7 +50,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Serial.Register(Io, 0x3F8);
         new DebugCon(options.Debugcon).Register(Io);
         new IsaDebugExit(code => GuestExit(code)).Register(Io);
-        Rtc = new Mc146818(Clock, Pic, options.RamSizeBytes);
+        Rtc = new Mc146818(Clock, Pic, options.RamSizeBytes, options.RtcBase);
         Rtc.Register(Io);
         FwCfg = new FwCfg(options.RamSizeBytes, bootDevice: options.BootDevice);
         FwCfg.Register(Io);

@@ -36,6 +36,7 @@ public static class CommandLine
         ["-nographic"] = ("", false),
         ["-monitor"] = ("", true),
         ["-pidfile"] = ("", true),
+        ["-rtc"] = ("", true),
         ["-chardev"] = ("", true),
         ["-device"] = ("", true),
         ["--log-file"] = (nameof(EmuOptions.LogFile), true),

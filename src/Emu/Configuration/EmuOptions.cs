@@ -68,6 +68,17 @@ public sealed class EmuOptions
     /// <summary>QEMU <c>-monitor</c>: <c>none</c> (the default) or <c>stdio</c>, the human monitor on stdin/stdout.</summary>
     public string Monitor { get; set; } = "none";
 
+    /// <summary>QEMU <c>-rtc base=</c>: <c>utc</c> (default), <c>localtime</c>, or a date the CMOS clock starts at.</summary>
+    public string Rtc { get; set; } = "utc";
+
+    /// <summary>The CMOS clock's start for <see cref="Rtc"/>: its fields are read as UTC, so localtime shifts by the host's offset.</summary>
+    public DateTime RtcBase => Rtc switch
+    {
+        "utc" => DateTime.UtcNow,
+        "localtime" => DateTime.SpecifyKind(DateTime.Now, DateTimeKind.Utc),
+        var date => DateTime.Parse(date, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal),
+    };
+
     /// <summary>QEMU <c>-pidfile</c>: the process id is written here at start and the file removed at exit.</summary>
     public string? PidFile { get; set; }
 

@@ -47,6 +47,9 @@ internal sealed class QemuCompatSwitches
 
                 values[nameof(EmuOptions.Monitor)] = value;
                 return true;
+            case "-rtc":
+                values[nameof(EmuOptions.Rtc)] = ParseRtc(value!);
+                return true;
             case "-pidfile":
                 values[nameof(EmuOptions.PidFile)] = value;
                 return true;
@@ -82,6 +85,37 @@ internal sealed class QemuCompatSwitches
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// QEMU's <c>-rtc base=utc|localtime|DATE[,clock=vm|host|rt][,driftfix=none|slew]</c>: the start the CMOS clock
+    /// counts from, as an ISO date ("utc" and "localtime" resolve at start). Only the clock Emu has (vm) is accepted.
+    /// </summary>
+    private static string ParseRtc(string spec)
+    {
+        string start = "utc";
+        foreach (string p in spec.Split(','))
+        {
+            int eq = p.IndexOf('=');
+            string key = eq < 0 ? p : p[..eq], value = eq < 0 ? "" : p[(eq + 1)..];
+            switch (key)
+            {
+                case "base" when value is "utc" or "localtime":
+                    start = value;
+                    break;
+                case "base" when DateTime.TryParseExact(value, ["yyyy-MM-ddTHH:mm:ss", "yyyy-MM-dd"], System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out _):
+                    start = value;
+                    break;
+                case "clock" when value == "vm":
+                case "driftfix" when value is "none" or "slew":
+                    break;
+                default:
+                    throw new ConfigurationException($"emu: option '-rtc': '{p}' is not supported (base=utc|localtime|YYYY-MM-DD[THH:MM:SS], clock=vm)");
+            }
+        }
+
+        return start;
     }
 
     private static void CheckAccel(string value)

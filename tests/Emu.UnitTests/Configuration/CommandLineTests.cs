@@ -35,11 +35,41 @@ public sealed class CommandLineTests
     [InlineData(new[] { "-drive", "file=x.img,format=qcow2" }, "emu: option '-drive': 'format=qcow2' is not supported")]
     [InlineData(new[] { "-m", "999999999999G" }, "emu: option '-m': RAM size 999999999999G must be whole MiB between 2M and 3G")]
     [InlineData(new[] { "-boot", "z" }, "emu: option '-boot': 'z' is not a boot order of a, c, d, n")]
+    [InlineData(new[] { "-rtc", "base=yesterday" }, "emu: option '-rtc': 'base=yesterday' is not supported")]
+    [InlineData(new[] { "-rtc", "clock=host" }, "emu: option '-rtc': 'clock=host' is not supported")]
+    [InlineData(new[] { "-cpu", "pentium2" }, "emu: option '-cpu': 'pentium2' is not a CPU Emu can be")]
+    [InlineData(new[] { "-accel", "kvm" }, "emu: option '-accel': 'kvm' is not available")]
+    [InlineData(new[] { "-machine", "q35" }, "emu: option '-machine': 'q35' is not a machine Emu has")]
+    [InlineData(new[] { "-device", "e1000" }, "emu: option '-device e1000': device 'e1000' is not supported")]
+    [InlineData(new[] { "-device", "isa-debugcon,iobase=0x402" }, "emu: option '-device isa-debugcon,iobase=0x402': isa-debugcon is at iobase=0xe9")]
+    [InlineData(new[] { "-device", "isa-serial,chardev=nope" }, "emu: option '-device isa-serial,chardev=nope': chardev 'nope' is not defined")]
+    [InlineData(new[] { "-d", "int,mmu" }, "emu: option '-d': unknown log item 'mmu'")]
     [InlineData(new[] { "-smp", "4" }, "emu: option '-smp': 4 vCPUs requested")]
     public void BadOptionsAreRefusedNamingTheOption(string[] args, string message)
     {
         var e = Assert.Throws<ConfigurationException>(() => EmuConfiguration.Load(args, Path.GetTempPath()));
         Assert.StartsWith(message, e.Message);
+    }
+
+    [Fact]
+    public void RtcBaseDateSetsTheCmosClocksStart()
+    {
+        EmuOptions o = EmuConfiguration.Load(["-rtc", "base=2006-06-17T16:01:21,clock=vm,driftfix=slew"], Path.GetTempPath());
+        Assert.Equal(new DateTime(2006, 6, 17, 16, 1, 21, DateTimeKind.Utc), o.RtcBase);
+    }
+
+    [Fact]
+    public void QemuDevicesTakeTheirChardevs()
+    {
+        EmuOptions o = EmuConfiguration.Load(
+            ["-chardev", "file,id=log,path=dbg.txt", "-device", "isa-debugcon,iobase=0xe9,chardev=log", "-chardev", "null,id=s", "-device", "isa-serial,chardev=s", "-nographic", "-d", "int,unimp", "-D", "t.log"],
+            Path.GetTempPath());
+        Assert.Equal("file:dbg.txt", o.Debugcon);
+        Assert.Equal("none", o.Serial);
+        Assert.Equal("none", o.Display);
+        Assert.Equal("int,unimp", o.Trace);
+        Assert.Equal("t.log", o.TraceFile);
+        Assert.Equal("warning", o.LogLevel);
     }
 
     [Fact]

@@ -179,6 +179,8 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             Machine.Start();
         }
 
+        // Under -daemonize the parent waits for this: the machine is up, its sockets listen.
+        Daemon.Report("ok");
         MachineExit exit = _exit.Task.GetAwaiter().GetResult();
         if (exit.Message != null)
         {
@@ -438,7 +440,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigurationException($"emu: option '{option}': cannot read '{path}': {e.Message}");
+            throw new ConfigurationException($"emu: option '{option}': cannot read '{path}': {HostErrorText.Of(e)}");
         }
     }
 

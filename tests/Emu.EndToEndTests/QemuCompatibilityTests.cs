@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Emu.EndToEndTests.Support;
 
@@ -60,6 +61,46 @@ public sealed class QemuCompatibilityTests
         qmp.Execute("quit");
         emu.WaitForExit(Timeout);
         Assert.False(File.Exists(pidfile));
+    }
+
+    [Fact]
+    public void DaemonizeReturnsOnceTheGuestRunsAndLeavesItDetached()
+    {
+        using var emu = new EmuProcess("daemon");
+        string pidfile = Path.Combine(emu.Directory, "emu.pid");
+        emu.Start("-daemonize", "-kernel", EmuProcess.GuestPath("ab"), "-m", "32M", "-display", "none", "-serial", $"file:{emu.SerialPath}", "-qmp", emu.QmpSpec, "-pidfile", pidfile);
+        Assert.Equal(0, emu.WaitForExit(Timeout));
+        int daemon = int.Parse(File.ReadAllText(pidfile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.NotEqual(emu.ProcessId, daemon);
+        using (QmpClient qmp = QmpClient.ConnectUnix(emu.QmpSocketPath))
+        {
+            Assert.Equal("running", MigrationPair.RunStatus(qmp));
+            var running = Stopwatch.StartNew();
+            while (!File.ReadAllText(emu.SerialPath).Contains('B') && running.Elapsed < Timeout)
+            {
+                Thread.Sleep(20); // the daemon, not the process we started (it has returned), prints the passes
+            }
+
+            Assert.Contains('B', File.ReadAllText(emu.SerialPath));
+            qmp.Execute("quit");
+        }
+
+        var gone = Stopwatch.StartNew();
+        while (File.Exists(pidfile) && gone.Elapsed < Timeout)
+        {
+            Thread.Sleep(20);
+        }
+
+        Assert.False(File.Exists(pidfile), "the daemon left its pid file");
+    }
+
+    [Fact]
+    public void ADaemonThatCannotStartSaysWhyThroughItsParent()
+    {
+        using var emu = new EmuProcess("daemon-fails");
+        emu.Start("-daemonize", "-kernel", EmuProcess.GuestPath("ab"), "-display", "none", "-drive", "file=/nonexistent/disk.img,format=raw");
+        Assert.Equal(1, emu.WaitForExit(Timeout));
+        Assert.Equal("emu: -drive file=/nonexistent/disk.img: No such file or directory", emu.StandardError.TrimEnd('\n'));
     }
 
     public static TheoryData<string, string?> Commands() => new()

@@ -37,6 +37,7 @@ public static class CommandLine
         ["-monitor"] = ("", true),
         ["-pidfile"] = ("", true),
         ["-rtc"] = ("", true),
+        ["-daemonize"] = (nameof(EmuOptions.Daemonize), false),
         ["-chardev"] = ("", true),
         ["-device"] = ("", true),
         ["--log-file"] = (nameof(EmuOptions.LogFile), true),
@@ -143,6 +144,11 @@ public static class CommandLine
         if (o.Kernel != null && o.Bios != null)
         {
             throw new ConfigurationException("emu: options '-kernel' and '-bios' cannot be combined (a -kernel image starts without firmware)");
+        }
+
+        if (o.Daemonize && (o.Monitor == "stdio" || o.Debugcon == "stdio"))
+        {
+            throw new ConfigurationException("emu: option '-daemonize': stdio cannot be used by a daemon (-monitor/-debugcon stdio)");
         }
 
         if (o.Monitor == "stdio" && o.Serial == "stdio")

@@ -79,6 +79,9 @@ public sealed class EmuOptions
         var date => DateTime.Parse(date, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal),
     };
 
+    /// <summary>QEMU <c>-daemonize</c>: detach from the terminal once started (stdio chardevs are refused).</summary>
+    public bool Daemonize { get; set; }
+
     /// <summary>QEMU <c>-pidfile</c>: the process id is written here at start and the file removed at exit.</summary>
     public string? PidFile { get; set; }
 

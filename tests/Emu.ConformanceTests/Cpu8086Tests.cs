@@ -199,6 +199,11 @@ public sealed class Cpu8086Tests(ITestOutputHelper output)
             return "AAA with AL > F9: the 386 adds 106h to AX, carrying into AH; the 8086 adjusts AL and AH separately";
         }
 
+        if (opcode == 0x3F && ((al & 0x0F) > 9 || af) && al < 6)
+        {
+            return "AAS with AL < 6: the 386 subtracts 106h from AX, borrowing from AH; the 8086 adjusts AL and AH separately";
+        }
+
         byte[] bytes = test.GetProperty("bytes").EnumerateArray().Select(b => (byte)b.GetInt32()).ToArray();
         if (opcode is 0xF6 or 0xF7 && reg == 7 && bytes.Any(b => b is 0xF2 or 0xF3))
         {

@@ -130,7 +130,16 @@ public sealed unsafe partial class X86Cpu
         bool crosses = false;
         while (count < max)
         {
-            _reader.Reset(at, 15);
+            bool nearWrap = !_code32 && ip is > 0xFFF0 and <= 0xFFFF;
+            if (nearWrap)
+            {
+                _reader.Reset16(_seg[SegCs].Base, ip, 15);
+            }
+            else
+            {
+                _reader.Reset(at, 15);
+            }
+
             _reader.RaiseFaults = count == 0;
             decoder.IP = ip;
             decoder.Decode(out _scratch[count]);
@@ -160,7 +169,8 @@ public sealed unsafe partial class X86Cpu
                 crosses = true;
             }
 
-            if (ins.IsInvalid || EndsBlock(in ins) || crosses || nextAt >= pageEnd)
+            // An instruction that wrapped past IP 0xFFFF ends the block: the next one starts at the segment's start.
+            if (ins.IsInvalid || EndsBlock(in ins) || crosses || nextAt >= pageEnd || (nearWrap && ip + (uint)len > 0xFFFF))
             {
                 break;
             }

@@ -12,6 +12,9 @@ internal sealed class GuestCodeReader : CodeReader
     private readonly Func<uint, bool, int> _fetch;
     private uint _linear;
     private int _remaining;
+    private uint _segmentBase;
+    private uint _offset;
+    private bool _wrap16;
 
     /// <param name="fetch">Reads one byte at a linear address (second argument: may raise a fault); -1 when it cannot.</param>
     public GuestCodeReader(Func<uint, bool, int> fetch) => _fetch = fetch;
@@ -26,7 +29,20 @@ internal sealed class GuestCodeReader : CodeReader
     {
         _linear = linear;
         _remaining = maxBytes;
+        _wrap16 = false;
         Consumed = 0;
+    }
+
+    /// <summary>
+    /// As <see cref="Reset(uint, int)"/> for 16-bit code at <paramref name="segmentBase"/>:<paramref name="offset"/>:
+    /// bytes past offset 0xFFFF come from the segment's start (IP wraps), not from base + 0x10000.
+    /// </summary>
+    public void Reset16(uint segmentBase, uint offset, int maxBytes)
+    {
+        Reset(segmentBase + offset, maxBytes);
+        _segmentBase = segmentBase;
+        _offset = offset;
+        _wrap16 = true;
     }
 
     public override int ReadByte()
@@ -36,7 +52,8 @@ internal sealed class GuestCodeReader : CodeReader
             return -1;
         }
 
-        int b = _fetch(_linear, RaiseFaults);
+        uint linear = _wrap16 ? _segmentBase + ((_offset + (uint)Consumed) & 0xFFFF) : _linear;
+        int b = _fetch(linear, RaiseFaults);
         if (b < 0)
         {
             _remaining = 0;

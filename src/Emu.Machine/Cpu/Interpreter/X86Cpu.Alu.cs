@@ -587,7 +587,8 @@ public sealed partial class X86Cpu
         bool adjust = (ax & 0x0F) > 9 || GetAf();
         if (adjust)
         {
-            ax = subtract ? ((ax - 6) & 0xFF) | ((((ax >> 8) - 1) & 0xFF) << 8) : (ax + 0x106) & 0xFFFF;
+            // A 386 adjusts all of AX (QEMU helper_aaa/helper_aas): AAS borrows AL's underflow from AH, as AAA carries into it.
+            ax = subtract ? (ax - 0x106) & 0xFFFF : (ax + 0x106) & 0xFFFF;
         }
 
         ax &= 0xFF0F;

@@ -118,6 +118,18 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             new Thread(() => _monitor.Serve(Console.In, Console.Out)) { Name = "monitor/stdio", IsBackground = true }.Start();
         }
 
+        if (options.Monitor is not ("none" or "stdio"))
+        {
+            try
+            {
+                _owned.Add(new HmpServer(_monitor, QmpEndpoint.Parse(options.Monitor)));
+            }
+            catch (IOException e)
+            {
+                throw new StartupException($"emu: -monitor {options.Monitor}: {e.Message}", e);
+            }
+        }
+
         if (options.PidFile != null)
         {
             WritePidFile(options.PidFile);
@@ -231,23 +243,26 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
     /// <summary>The window title: the run state, or the migration's progress while one runs.</summary>
     private string ConsoleTitle()
     {
+        // QEMU shows -name in its window title; Emu's titles lead with it, or with "Emu".
+        string who = _options.Name ?? "Emu";
         MigrationStatus status = Migration.Status;
         if (status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.PreSwitchover or MigrationStatus.Device)
         {
             MigrationStats s = Migration.Stats;
             long total = Math.Max(1, s.TotalRamBytes);
             long sentPct = Math.Clamp(100 * (total - s.RemainingBytes) / total, 0, 100);
-            return $"migrating: pass {s.DirtySyncCount}, {sentPct} % sent, throttle {Machine.ThrottlePercent} %";
+            string progress = $"migrating: pass {s.DirtySyncCount}, {sentPct} % sent, throttle {Machine.ThrottlePercent} %";
+            return _options.Name == null ? progress : $"{who} — {progress}";
         }
 
         return Machine.RunState switch
         {
-            RunState.Running => "Emu — running",
-            RunState.InMigrate => "Emu — waiting for an incoming migration",
-            RunState.PostMigrate => "Emu — migrated away (postmigrate)",
-            RunState.Shutdown => "Emu — shut down",
-            RunState.Paused => "Emu — paused",
-            var other => $"Emu — {other.ToQmp()}",
+            RunState.Running => $"{who} — running",
+            RunState.InMigrate => $"{who} — waiting for an incoming migration",
+            RunState.PostMigrate => $"{who} — migrated away (postmigrate)",
+            RunState.Shutdown => $"{who} — shut down",
+            RunState.Paused => $"{who} — paused",
+            var other => $"{who} — {other.ToQmp()}",
         };
     }
 

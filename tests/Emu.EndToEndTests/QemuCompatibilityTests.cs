@@ -64,6 +64,44 @@ public sealed class QemuCompatibilityTests
     }
 
     [Fact]
+    public void MonitorOnAUnixSocketAnswersHmpCommands()
+    {
+        using var emu = new EmuProcess("hmp-socket");
+        string path = Path.Combine(emu.Directory, "hmp.sock");
+        emu.Start("-kernel", EmuProcess.GuestPath("hello"), "-S", "-display", "none", "-serial", "none", "-monitor", $"unix:{path},server,wait=off");
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+                break;
+            }
+            catch (System.Net.Sockets.SocketException) when (deadline.Elapsed < Timeout)
+            {
+                Thread.Sleep(50);
+            }
+        }
+
+        using var stream = new System.Net.Sockets.NetworkStream(socket);
+        using var reader = new StreamReader(stream);
+        using var writer = new StreamWriter(stream) { AutoFlush = true };
+        writer.Write("info status\n");
+        string text = "";
+        while (!text.Contains("VM status: paused (prelaunch)", StringComparison.Ordinal) && deadline.Elapsed < Timeout)
+        {
+            var buffer = new char[256];
+            int n = reader.Read(buffer, 0, buffer.Length);
+            Assert.True(n > 0, $"monitor closed the connection after: {text}");
+            text += new string(buffer, 0, n);
+        }
+
+        Assert.StartsWith("QEMU 7.2.0 monitor - type 'help' for more information", text);
+        Assert.Contains("VM status: paused (prelaunch)", text);
+    }
+
+    [Fact]
     public void DaemonizeReturnsOnceTheGuestRunsAndLeavesItDetached()
     {
         using var emu = new EmuProcess("daemon");

@@ -65,7 +65,7 @@ public sealed class EmuOptions
     /// <summary>QEMU <c>-gdb tcp::PORT</c> (or <c>-s</c> for port 1234): the GDB remote stub, or null.</summary>
     public string? Gdb { get; set; }
 
-    /// <summary>QEMU <c>-monitor</c>: <c>none</c> (the default) or <c>stdio</c>, the human monitor on stdin/stdout.</summary>
+    /// <summary>QEMU <c>-monitor</c>: <c>none</c> (the default), <c>stdio</c>, or a socket (<c>unix:PATH,server,wait=off</c>) for the human monitor.</summary>
     public string Monitor { get; set; } = "none";
 
     /// <summary>QEMU <c>-rtc base=</c>: <c>utc</c> (default), <c>localtime</c>, or a date the CMOS clock starts at.</summary>

@@ -40,9 +40,9 @@ internal sealed class QemuCompatSwitches
                 values[nameof(EmuOptions.Display)] = "none";
                 return true;
             case "-monitor":
-                if (value is not ("none" or "stdio"))
+                if (value is not ("none" or "stdio") && !Emu.Monitor.Server.QmpEndpoint.TryParse(value!, out _, out _))
                 {
-                    throw new ConfigurationException($"emu: option '-monitor': '{value}' is not supported (use stdio or none)");
+                    throw new ConfigurationException($"emu: option '-monitor': '{value}' is not supported (stdio, none, unix:PATH,server,wait=off or tcp:HOST:PORT,server,wait=off)");
                 }
 
                 values[nameof(EmuOptions.Monitor)] = value;

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Emu.Migration.Transport;
+using Emu.Monitor.Server;
+using Serilog;
+
+namespace Emu.Monitor.Hmp;
+
+/// <summary>
+/// QEMU's <c>-monitor unix:PATH,server,wait=off</c> (or <c>tcp:HOST:PORT,…</c>): the human monitor on a socket,
+/// one thread per connected client (as <c>socat - UNIX-CONNECT:PATH</c> or <c>nc</c> would use it).
+/// </summary>
+public sealed class HmpServer : IDisposable
+{
+    private static readonly ILogger Log = Serilog.Log.ForContext<HmpServer>();
+
+    private readonly HumanMonitor _monitor;
+    private readonly Socket _listener;
+    private readonly string? _unixPath;
+
+    public HmpServer(HumanMonitor monitor, QmpEndpoint endpoint)
+    {
+        _monitor = monitor;
+        if (endpoint.Kind == QmpEndpointKind.Unix)
+        {
+            _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            _unixPath = endpoint.Path;
+        }
+        else
+        {
+            _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        }
+
+        try
+        {
+            if (_unixPath != null)
+            {
+                ListeningSocket.BindUnix(_listener, _unixPath);
+            }
+            else
+            {
+                ListeningSocket.ReuseAddressOnly(_listener);
+                _listener.Bind(new IPEndPoint(endpoint.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(endpoint.Host), endpoint.Port));
+            }
+
+            _listener.Listen(4);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            _listener.Dispose();
+            throw new IOException(e is SocketException ? $"Failed to bind socket: {e.Message}" : e.Message, e);
+        }
+
+        new Thread(AcceptLoop) { Name = "monitor/accept", IsBackground = true }.Start();
+        Log.Information("monitor: listening on {Endpoint}", endpoint);
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        if (_unixPath != null)
+        {
+            File.Delete(_unixPath);
+        }
+    }
+
+    private void AcceptLoop()
+    {
+        while (true)
+        {
+            Socket client;
+            try
+            {
+                client = _listener.Accept();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            new Thread(() => Serve(client)) { Name = "monitor/client", IsBackground = true }.Start();
+        }
+    }
+
+    private void Serve(Socket client)
+    {
+        using (client)
+        using (var stream = new NetworkStream(client, ownsSocket: false))
+        using (var reader = new StreamReader(stream, Encoding.UTF8))
+        using (var writer = new StreamWriter(stream, new UTF8Encoding(false)))
+        {
+            try
+            {
+                _monitor.Serve(reader, writer);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                Log.Debug("monitor: client gone: {Reason}", e.Message);
+            }
+        }
+    }
+}

@@ -164,7 +164,9 @@ public sealed class LinuxTests
     /// </summary>
     private static void AssertContinuesOnDestination(MigrationPair pair, double uptimeBefore)
     {
-        Assert.Equal("running", MigrationPair.RunStatus(pair.DestinationQmp));
+        // The source says completed once its last byte is out; the destination runs once it has loaded them.
+        MigrationPair.WaitForStatus(pair.DestinationQmp, ["completed"], MigrationPair.Timeout, pair.Diagnostics);
+        pair.WaitUntil(() => MigrationPair.RunStatus(pair.DestinationQmp) == "running", "the destination running");
         LinuxGuest.WaitForPasses(pair.Destination, 3);
         Assert.DoesNotContain("BusyBox v", pair.Destination.StandardOutput); // it continued, it did not boot
         double uptimeAfter = LinuxGuest.Uptime(pair.Destination);

@@ -46,4 +46,38 @@ public sealed class Exactness386Tests
         Assert.Equal(CpuExitKind.Halted, m.RunToHalt());
         Assert.Equal(0x88u, (m.Cpu._gpr[X86Cpu.RegEbx] >> 8) & 0xFF);
     }
+
+    /// <summary>Flat ring 0 with a 16-bit (B=0) data segment at 0x38: base 0x20000, limit 64 KiB, for a 16-bit stack.</summary>
+    private static CpuTestMachine SixteenBitStack(byte[] code, Action<CpuTestMachine> setup)
+    {
+        CpuTestMachine m = Build();
+        m.Memory.WriteU64(Gdt + 0x38, Descriptor(0x20000, 0xFFFF, 0x92, 0x0));
+        m.Cpu._gdtLimit = 0x3F;
+        // 66 B8 38 00 = mov ax, 0x38; 8E D0 = mov ss, ax (a 16-bit stack from here on).
+        m.Memory.LoadImage(Code, [0x66, 0xB8, 0x38, 0x00, 0x8E, 0xD0, .. code, 0xF4]);
+        setup(m);
+        Assert.Equal(CpuExitKind.Halted, m.RunToHalt());
+        Assert.Null(m.Cpu.ShutdownReason);
+        return m;
+    }
+
+    [Fact]
+    public void O32PopSsStepsTheStackPointerByTheOldStacksSize()
+    {
+        // BC FC FF 02 00 = mov esp, 0x0002FFFC; 17 = pop ss (o32) loading 0x10, a 32-bit (B=1) segment: SP wraps
+        // 0xFFFC → 0x0000 as the old 16-bit stack's pointer, ESP's upper half stays (0x00020000, not 0x00030000).
+        using CpuTestMachine m = SixteenBitStack([0xBC, 0xFC, 0xFF, 0x02, 0x00, 0x17], m => m.Memory.WriteU32(0x2FFFC, KernelData));
+        Assert.Equal(0x0002_0000u, m.Cpu._gpr[X86Cpu.RegEsp]);
+        Assert.Equal(KernelData, m.Cpu._seg[X86Cpu.SegSs].Selector);
+    }
+
+    [Fact]
+    public void O32EnterOnASixteenBitStackWritesBpOnly()
+    {
+        // BC 00 00 01 00 = mov esp, 0x00010000 (SP 0); BD 00 10 01 00 = mov ebp, 0x00011000; C8 08 00 24 = enter 8, 36.
+        // The frame pointer is SP after pushing EBP, 0xFFFC; only BP takes it: EBP = 0x0001FFFC.
+        using CpuTestMachine m = SixteenBitStack([0xBC, 0x00, 0x00, 0x01, 0x00, 0xBD, 0x00, 0x10, 0x01, 0x00, 0xC8, 0x08, 0x00, 0x24], _ => { });
+        Assert.Equal(0x0001_FFFCu, m.Cpu._gpr[X86Cpu.RegEbp]);
+        Assert.Equal(0x0001_FFE4u, m.Cpu._gpr[X86Cpu.RegEsp]); // 4 pushes of EBP copies and the frame pointer, then 8 bytes
+    }
 }

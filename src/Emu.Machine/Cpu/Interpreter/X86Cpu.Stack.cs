@@ -26,11 +26,11 @@ public sealed partial class X86Cpu
     /// <summary>Reads the value <paramref name="offset"/> bytes above the stack top without popping.</summary>
     internal uint PeekStack(uint offset, int size) => ReadSeg(SegSs, (_gpr[RegEsp] + offset) & StackMask, size);
 
-    internal void AdjustStack(uint bytes)
-    {
-        uint mask = StackMask;
+    internal void AdjustStack(uint bytes) => AdjustStack(bytes, StackMask);
+
+    /// <summary>Moves the stack pointer within <paramref name="mask"/> (the stack's size when the access began).</summary>
+    private void AdjustStack(uint bytes, uint mask) =>
         _gpr[RegEsp] = (_gpr[RegEsp] & ~mask) | ((_gpr[RegEsp] + bytes) & mask);
-    }
 
     /// <summary>The instruction's operand size for stack ops: forced by the opcode, else the code segment's default.</summary>
     private int StackOperandSize(in Instruction ins)
@@ -71,9 +71,12 @@ public sealed partial class X86Cpu
         if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister())
         {
             Register r = ins.Op0Register;
+
+            // POP SS steps the stack pointer by the old stack's size, not the size of the SS it loads.
+            uint oldMask = StackMask;
             if (LoadSegment(SegIndex(r), (ushort)v))
             {
-                AdjustStack((uint)size);
+                AdjustStack((uint)size, oldMask);
                 if (r == Register.SS)
                 {
                     _shadowRequested = true;
@@ -232,7 +235,9 @@ public sealed partial class X86Cpu
             return;
         }
 
-        if (size == 2)
+        // The stack's size, not the operand size, decides how much of EBP takes the frame (Intel SDM, ENTER):
+        // o32 ENTER on a 16-bit stack writes BP only.
+        if (!_stack32)
         {
             _gpr[RegEbp] = (ebp & 0xFFFF_0000) | (frameTemp & 0xFFFF);
         }

@@ -1,6 +1,7 @@
 using System.Text;
 using Emu.Machine.Board;
 using Emu.Machine.State;
+using Emu.Migration.Stream;
 
 namespace Emu.Migration.VmState;
 
@@ -52,7 +53,7 @@ public sealed class GlobalState : IVmState<GlobalStateRecord>
     private static string NameOf(GlobalStateRecord s)
     {
         int n = Array.IndexOf(s.RunState, (byte)0);
-        return Encoding.ASCII.GetString(s.RunState, 0, n < 0 ? s.RunState.Length : n);
+        return WireText.Printable(s.RunState.AsSpan(0, n < 0 ? s.RunState.Length : n));
     }
 
     private static string? Validate(GlobalStateRecord s)

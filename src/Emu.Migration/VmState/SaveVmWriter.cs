@@ -80,12 +80,12 @@ public static class SaveVmWriter
         s.WriteBytes(b[..n]);
     }
 
-    /// <summary>Reads a u8-length idstr; the length byte bounds it to 255.</summary>
+    /// <summary>Reads a u8-length idstr; the length byte bounds it to 255. It comes from the peer: made printable (<see cref="WireText"/>).</summary>
     public static string ReadIdStr(MigrationStream s)
     {
         int n = s.ReadU8();
         Span<byte> b = stackalloc byte[255];
         s.ReadBytes(b[..n]);
-        return Encoding.ASCII.GetString(b[..n]);
+        return WireText.Printable(b[..n]);
     }
 }

@@ -85,7 +85,7 @@ public sealed class VmStateLoader
 
         byte[] name = new byte[len];
         s.ReadBytes(name);
-        string machine = Encoding.ASCII.GetString(name);
+        string machine = WireText.Printable(name);
         if (machine != _machineType)
         {
             throw new MigrationStreamException($"savevm: machine type received is '{machine}' and local is '{_machineType}' (stream offset 0x{at:x})");

@@ -127,6 +127,20 @@ public class VmStateLoaderTests
     }
 
     [Fact]
+    public void ASectionNameFromTheWireIsQuotedAndCutInTheRefusal()
+    {
+        using var m = Source();
+        m.DeviceList.Add(new FakeDevice("\n\u001b[31m", 0));
+        var e = Refused(TestStreams.SaveFull(m));
+        Assert.Matches(@"^savevm: unknown section '\\x0a\\x1b\[31m' instance 0 at stream offset 0x[0-9a-f]+$", e.Message);
+
+        using var m2 = Source();
+        m2.DeviceList.Add(new FakeDevice(new string('n', 200), 0));
+        var e2 = Refused(TestStreams.SaveFull(m2));
+        Assert.Contains($"unknown section '{new string('n', 64)}…(200 bytes)' instance 0", e2.Message);
+    }
+
+    [Fact]
     public void DeviceVersionNewerThanThisBuildIsRefused()
     {
         var ms = new MemoryStream();

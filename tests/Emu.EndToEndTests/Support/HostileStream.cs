@@ -65,7 +65,8 @@ public sealed record HostileStream(string Name, byte[] Bytes, string ExpectedErr
                 b.Header();
                 at = b.Position;
                 b.StartOrFull(B.SectionStart, 0, new string('x', 255), 0, 4).U64(B.RamEos).SectionFooter(0);
-                error = $"savevm: unknown section '{new string('x', 255)}' instance 0 at stream offset 0x{at:x}";
+                // The name is the peer's: the refusal quotes it cut at 64 characters with its length.
+                error = $"savevm: unknown section '{new string('x', 64)}…(255 bytes)' instance 0 at stream offset 0x{at:x}";
                 break;
             case "ram-section-version":
                 b.Header();

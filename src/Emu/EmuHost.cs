@@ -7,6 +7,7 @@ using Emu.Display.Sdl;
 using Emu.Machine;
 using Emu.Machine.Board;
 using Emu.Machine.Devices;
+using Emu.Machine.Devices.Ata;
 using Emu.Machine.Diagnostics;
 using Emu.Migration;
 using Emu.Migration.Precopy;
@@ -45,9 +46,9 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         {
             Machine = new PcMachine(BuildMachineOptions(options, serial, debugcon));
         }
-        catch (IOException e) when (options.Drive != null && e.Message.StartsWith("ata:", StringComparison.Ordinal))
+        catch (DiskImageException e)
         {
-            throw new StartupException($"emu: -drive file={options.Drive}: {HostErrorText.Of(e.InnerException ?? e)}", e);
+            throw new StartupException($"emu: -drive file={options.Drive}: {HostErrorText.Of(e.InnerException!)}", e);
         }
 
         _owned.Add(Machine);
@@ -249,21 +250,27 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         if (status is MigrationStatus.Setup or MigrationStatus.Active or MigrationStatus.PreSwitchover or MigrationStatus.Device)
         {
             MigrationStats s = Migration.Stats;
-            long total = Math.Max(1, s.TotalRamBytes);
-            long sentPct = Math.Clamp(100 * (total - s.RemainingBytes) / total, 0, 100);
-            string progress = $"migrating: pass {s.DirtySyncCount}, {sentPct} % sent, throttle {Machine.ThrottlePercent} %";
+            string progress = $"migrating: pass {s.DirtySyncCount}, {SentPercent(s)} % sent, throttle {Machine.ThrottlePercent} %";
             return _options.Name == null ? progress : $"{who} — {progress}";
         }
 
-        return Machine.RunState switch
-        {
-            RunState.Running => $"{who} — running",
-            RunState.InMigrate => $"{who} — waiting for an incoming migration",
-            RunState.PostMigrate => $"{who} — migrated away (postmigrate)",
-            RunState.Shutdown => $"{who} — shut down",
-            RunState.Paused => $"{who} — paused",
-            var other => $"{who} — {other.ToQmp()}",
-        };
+        return $"{who} — {RunStateText(Machine.RunState)}";
+    }
+
+    /// <summary>A run state as the window says it (title and status strip).</summary>
+    private static string RunStateText(RunState state) => state switch
+    {
+        RunState.InMigrate => "waiting for an incoming migration",
+        RunState.PostMigrate => "migrated away (postmigrate)",
+        RunState.Shutdown => "shut down",
+        var other => other.ToQmp(),
+    };
+
+    /// <summary>How much of the guest's RAM the migration has sent, in percent.</summary>
+    private static long SentPercent(MigrationStats s)
+    {
+        long total = Math.Max(1, s.TotalRamBytes);
+        return Math.Clamp(100 * (total - s.RemainingBytes) / total, 0, 100);
     }
 
     /// <summary>
@@ -273,12 +280,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
     private string[] StatusLines()
     {
         string role = _options.Name ?? (_options.Incoming != null ? "destination" : "source");
-        string state = Machine.RunState switch
-        {
-            RunState.InMigrate => "waiting for an incoming migration",
-            RunState.PostMigrate => "migrated away (postmigrate)",
-            var s => s.ToQmp(),
-        };
+        string state = RunStateText(Machine.RunState);
         MigrationStatus status = Migration.Status;
         MigrationStatus incoming = Migration.IncomingStatus;
         string migration;
@@ -293,11 +295,9 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         else
         {
             MigrationStats s = Migration.Stats;
-            long total = Math.Max(1, s.TotalRamBytes);
-            long sentPct = Math.Clamp(100 * (total - s.RemainingBytes) / total, 0, 100);
             migration = status == MigrationStatus.Completed
                 ? $"migration: completed, {s.DirtySyncCount} passes, downtime {s.DowntimeMs} ms"
-                : $"migration: {status.ToQmp()}, pass {s.DirtySyncCount}, {sentPct} % sent, dirty {s.DirtyPagesRate} pages/s, throttle {Machine.ThrottlePercent} %";
+                : $"migration: {status.ToQmp()}, pass {s.DirtySyncCount}, {SentPercent(s)} % sent, dirty {s.DirtyPagesRate} pages/s, throttle {Machine.ThrottlePercent} %";
         }
 
         return [$"{role}: {state}", migration];

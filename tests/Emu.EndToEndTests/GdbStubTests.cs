@@ -22,6 +22,11 @@ public sealed class GdbStubTests
         int port = Loopback.FreeTcpPort();
         using var emu = new EmuProcess("gdb-hello");
         emu.Start("-kernel", EmuProcess.GuestPath("hello"), "-S", "-gdb", $"tcp::{port}", "-display", "none", "-serial", "stdio");
+        using (new RawGdb(port))
+        {
+            // The stub listens: gdb, which does not retry, can connect now.
+        }
+
         string output = RunGdb(port,
             "info registers eip eax",
             "break *0x100074",

@@ -89,10 +89,7 @@ public static class LinuxBootLoader
 
         var zeroPage = new byte[4096];
         image[SetupHeaderOffset..h.HeaderEnd].CopyTo(zeroPage.AsSpan(SetupHeaderOffset));
-        if (zeroPage[SetupHeaderOffset] == 0)
-        {
-            zeroPage[SetupHeaderOffset] = 4;
-        }
+        zeroPage[SetupHeaderOffset] = (byte)h.SetupSects; // 0 in the image means 4
 
         zeroPage[0x210] = TypeOfLoaderQemu;
         zeroPage[0x211] = (byte)(h.LoadFlags | CanUseHeap);

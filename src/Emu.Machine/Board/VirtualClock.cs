@@ -73,6 +73,12 @@ public sealed class VirtualClock
     {
         lock (_lock)
         {
+            // Called every slice with false: only a change of state needs the reading taken under the old one.
+            if (_idle == idle)
+            {
+                return;
+            }
+
             if (_running)
             {
                 Advance();

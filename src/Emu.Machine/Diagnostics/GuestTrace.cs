@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 
 namespace Emu.Machine.Diagnostics;
@@ -36,7 +35,11 @@ public enum TraceItems
 /// </summary>
 public sealed class GuestTrace(TraceItems items, TextWriter output)
 {
-    private readonly ConcurrentDictionary<string, bool> _reported = new(StringComparer.Ordinal);
+    /// <summary>Bit per port and direction (reads first, then writes) already reported.</summary>
+    private readonly long[] _portsReported = new long[2 * 0x10000 / 64];
+
+    /// <summary>Bit per Iced mnemonic already reported as unimplemented.</summary>
+    private readonly long[] _mnemonicsReported = new long[(Enum.GetValues<Iced.Intel.Mnemonic>().Length + 63) / 64];
     private readonly object _writeLock = new();
 
     public static readonly GuestTrace Off = new(TraceItems.None, TextWriter.Null);
@@ -92,8 +95,8 @@ public sealed class GuestTrace(TraceItems items, TextWriter output)
     /// <summary>An I/O port nothing claims (once per port and direction).</summary>
     public void UnclaimedPort(ushort port, int size, bool write, uint value)
     {
-        string key = $"port {(write ? 'w' : 'r')}{port:x4}";
-        if (!_reported.TryAdd(key, true))
+        // Guests write unclaimed ports on purpose (Linux's 0x80 delay): after the first, this costs one bit test.
+        if (!FirstTime(_portsReported, (write ? 0x10000 : 0) + port))
         {
             return;
         }
@@ -108,19 +111,30 @@ public sealed class GuestTrace(TraceItems items, TextWriter output)
         }
     }
 
-    /// <summary>An instruction the CPU does not implement (once per mnemonic), raised as #UD at <paramref name="where"/>.</summary>
-    public void Unimplemented(string instruction, string mnemonic, string where)
+    /// <summary>
+    /// An instruction the CPU does not implement, raised as #UD at <paramref name="cs"/>:<paramref name="eip"/>:
+    /// reported once per mnemonic; the text is made only then.
+    /// </summary>
+    public void Unimplemented(in Iced.Intel.Instruction instruction, ushort cs, uint eip)
     {
-        if (!_reported.TryAdd("insn " + mnemonic, true))
+        if (!FirstTime(_mnemonicsReported, (int)instruction.Mnemonic))
         {
             return;
         }
 
-        string line = string.Create(CultureInfo.InvariantCulture, $"unimplemented instruction at {where}: {instruction} (raised #UD)");
+        string line = string.Create(CultureInfo.InvariantCulture, $"unimplemented instruction at {cs:x4}:{eip:x8}: {instruction.ToString()} (raised #UD)");
         Warn?.Invoke(line);
         if (Has(TraceItems.Unimp))
         {
             Write(line + "\n");
         }
+    }
+
+    /// <summary>Sets bit <paramref name="index"/>; true when this call set it.</summary>
+    private static bool FirstTime(long[] bits, int index)
+    {
+        long mask = 1L << (index & 63);
+        ref long word = ref bits[index >> 6];
+        return (Volatile.Read(ref word) & mask) == 0 && (Interlocked.Or(ref word, mask) & mask) == 0;
     }
 }

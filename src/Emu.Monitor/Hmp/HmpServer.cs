@@ -1,7 +1,5 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Emu.Migration.Transport;
 using Emu.Monitor.Server;
 using Serilog;
 
@@ -22,36 +20,8 @@ public sealed class HmpServer : IDisposable
     public HmpServer(HumanMonitor monitor, QmpEndpoint endpoint)
     {
         _monitor = monitor;
-        if (endpoint.Kind == QmpEndpointKind.Unix)
-        {
-            _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            _unixPath = endpoint.Path;
-        }
-        else
-        {
-            _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        }
-
-        try
-        {
-            if (_unixPath != null)
-            {
-                ListeningSocket.BindUnix(_listener, _unixPath);
-            }
-            else
-            {
-                ListeningSocket.ReuseAddressOnly(_listener);
-                _listener.Bind(new IPEndPoint(endpoint.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(endpoint.Host), endpoint.Port));
-            }
-
-            _listener.Listen(4);
-        }
-        catch (Exception e) when (e is SocketException or IOException)
-        {
-            _listener.Dispose();
-            throw new IOException(e is SocketException ? $"Failed to bind socket: {e.Message}" : e.Message, e);
-        }
-
+        _unixPath = endpoint.Kind == QmpEndpointKind.Unix ? endpoint.Path : null;
+        _listener = endpoint.Listen(4, out _);
         new Thread(AcceptLoop) { Name = "monitor/accept", IsBackground = true }.Start();
         Log.Information("monitor: listening on {Endpoint}", endpoint);
     }

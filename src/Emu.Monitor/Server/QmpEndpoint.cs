@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Sockets;
+using Emu.Migration.Transport;
 
 namespace Emu.Monitor.Server;
 
@@ -13,6 +15,47 @@ public sealed record QmpEndpoint(QmpEndpointKind Kind, string Path, string Host,
     public static QmpEndpoint Unix(string path) => new(QmpEndpointKind.Unix, path, "", 0);
 
     public static QmpEndpoint Tcp(string host, int port) => new(QmpEndpointKind.Tcp, "", host, port);
+
+    /// <summary>
+    /// A listening socket here (QMP's and the human monitor's): a stale unix socket file is replaced, as QEMU's
+    /// unix_listen does; a tcp one binds with SO_REUSEADDR only. <paramref name="bound"/> has the port the kernel
+    /// chose for port 0. Throws <see cref="IOException"/> with the reason alone when it cannot listen.
+    /// </summary>
+    public Socket Listen(int backlog, out QmpEndpoint bound)
+    {
+        Socket listener = Kind == QmpEndpointKind.Unix
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (Kind == QmpEndpointKind.Unix)
+            {
+                ListeningSocket.BindUnix(listener, Path);
+                bound = this;
+            }
+            else
+            {
+                IPAddress address = Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(Host);
+                if (address.AddressFamily == AddressFamily.InterNetworkV6)
+                {
+                    listener.Dispose();
+                    listener = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+                }
+
+                ListeningSocket.ReuseAddressOnly(listener);
+                listener.Bind(new IPEndPoint(address, Port));
+                bound = this with { Port = ((IPEndPoint)listener.LocalEndPoint!).Port };
+            }
+
+            listener.Listen(backlog);
+            return listener;
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            listener.Dispose();
+            throw new IOException(e.Message, e);
+        }
+    }
 
     /// <summary>Parses a <c>-qmp</c> value; throws <see cref="FormatException"/> with a one-line message naming the option.</summary>
     public static QmpEndpoint Parse(string spec) =>

@@ -64,38 +64,8 @@ public sealed class QmpServer : IQmpEvents, IDisposable
             throw new InvalidOperationException("qmp: server already started");
         }
 
-        Socket listener = Endpoint.Kind == QmpEndpointKind.Unix
-            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-            : new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            if (Endpoint.Kind == QmpEndpointKind.Unix)
-            {
-                Emu.Migration.Transport.ListeningSocket.BindUnix(listener, Endpoint.Path);
-                BoundEndpoint = Endpoint;
-            }
-            else
-            {
-                IPAddress address = Endpoint.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(Endpoint.Host);
-                if (address.AddressFamily == AddressFamily.InterNetworkV6)
-                {
-                    listener.Dispose();
-                    listener = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
-                }
-
-                Emu.Migration.Transport.ListeningSocket.ReuseAddressOnly(listener);
-                listener.Bind(new IPEndPoint(address, Endpoint.Port));
-                BoundEndpoint = Endpoint with { Port = ((IPEndPoint)listener.LocalEndPoint!).Port };
-            }
-
-            listener.Listen(16);
-        }
-        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
-        {
-            listener.Dispose();
-            throw new IOException(e.Message, e);
-        }
-
+        Socket listener = Endpoint.Listen(16, out QmpEndpoint bound);
+        BoundEndpoint = bound;
         _listener = listener;
         _acceptThread = new Thread(AcceptLoop) { IsBackground = true, Name = "qmp/accept" };
         _acceptThread.Start();

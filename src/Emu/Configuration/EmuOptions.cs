@@ -76,8 +76,13 @@ public sealed class EmuOptions
     {
         "utc" => DateTime.UtcNow,
         "localtime" => DateTime.SpecifyKind(DateTime.Now, DateTimeKind.Utc),
-        var date => DateTime.Parse(date, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal),
+        var date => TryParseRtcDate(date, out DateTime start) ? start : throw new ConfigurationException($"emu: option '-rtc': base={date} is not a date"),
     };
+
+    /// <summary>QEMU's <c>-rtc base=</c> date forms, <c>YYYY-MM-DD</c> or <c>YYYY-MM-DDTHH:MM:SS</c>, read as UTC.</summary>
+    public static bool TryParseRtcDate(string text, out DateTime utc) =>
+        DateTime.TryParseExact(text, ["yyyy-MM-ddTHH:mm:ss", "yyyy-MM-dd"], System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out utc);
 
     /// <summary>QEMU <c>-daemonize</c>: detach from the terminal once started (stdio chardevs are refused).</summary>
     public bool Daemonize { get; set; }

@@ -103,8 +103,7 @@ internal sealed class QemuCompatSwitches
                 case "base" when value is "utc" or "localtime":
                     start = value;
                     break;
-                case "base" when DateTime.TryParseExact(value, ["yyyy-MM-ddTHH:mm:ss", "yyyy-MM-dd"], System.Globalization.CultureInfo.InvariantCulture,
-                    System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out _):
+                case "base" when EmuOptions.TryParseRtcDate(value, out _):
                     start = value;
                     break;
                 case "clock" when value == "vm":

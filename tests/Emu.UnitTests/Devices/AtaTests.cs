@@ -255,7 +255,7 @@ public sealed class AtaTests : IDisposable
     [Fact]
     public void MissingImageIsAClearError()
     {
-        IOException e = Assert.Throws<IOException>(() => new AtaController(new IrqRecorder(), _path + ".missing"));
+        DiskImageException e = Assert.Throws<DiskImageException>(() => new AtaController(new IrqRecorder(), _path + ".missing"));
         Assert.StartsWith("ata: cannot open disk image", e.Message);
     }
 

@@ -223,7 +223,7 @@ public sealed partial class X86Cpu
                 }
                 else if (!ExecuteFpu(in ins))
                 {
-                    Trace.Unimplemented(ins.ToString(), ins.Mnemonic.ToString(), $"{_seg[SegCs].Selector:x4}:{_eip:x8}");
+                    Trace.Unimplemented(in ins, _seg[SegCs].Selector, _eip);
                     RaiseFault(ExceptionUd);
                 }
 

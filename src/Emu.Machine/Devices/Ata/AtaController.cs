@@ -97,7 +97,7 @@ public sealed partial class AtaController : IIoDevice, IVmState<AtaState>, IDisp
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new IOException($"ata: cannot open disk image '{imagePath}' for reading and writing: {e.Message}", e);
+                throw new DiskImageException($"ata: cannot open disk image '{imagePath}' for reading and writing: {e.Message}", e);
             }
 
             // A last partial sector still counts; its missing tail reads as zeros.

@@ -1,4 +1,5 @@
 using Emu.Machine.Cpu;
+using static Iced.Intel.AssemblerRegisters;
 using static Emu.UnitTests.Cpu.ProtectedModeTests;
 
 namespace Emu.UnitTests.Cpu;
@@ -79,5 +80,92 @@ public sealed class Exactness386Tests
         using CpuTestMachine m = SixteenBitStack([0xBC, 0x00, 0x00, 0x01, 0x00, 0xBD, 0x00, 0x10, 0x01, 0x00, 0xC8, 0x08, 0x00, 0x24], _ => { });
         Assert.Equal(0x0001_FFFCu, m.Cpu._gpr[X86Cpu.RegEbp]);
         Assert.Equal(0x0001_FFE4u, m.Cpu._gpr[X86Cpu.RegEsp]); // 4 pushes of EBP copies and the frame pointer, then 8 bytes
+    }
+
+    [Fact]
+    public void RcrByAnImmediateCountAboveOneSetsOfFromTheSignChange()
+    {
+        // B0 00 = mov al, 0; F9 = stc; C0 D8 02 = rcr al, 2: 0x00 → 0x80 → 0x40, CF 0. The sign did not change: OF 0
+        // (the by-1 rule applied to the first step, MSB ^ CF = 1, is what a 386 does not do).
+        using CpuTestMachine m = Run([0xB0, 0x00, 0xF9, 0xC0, 0xD8, 0x02], _ => { });
+        Assert.Equal(0x40u, m.Cpu._gpr[X86Cpu.RegEax] & 0xFF);
+        Assert.Equal(0u, m.Cpu.GetEflags() & (X86Cpu.FlagCf | X86Cpu.FlagOf));
+    }
+
+    [Fact]
+    public void RclByAnImmediateCountAboveOneSetsOfFromTheSignChange()
+    {
+        // B0 40 = mov al, 0x40; F8 = clc; C0 D0 02 = rcl al, 2: 0x40 → 0x80 → 0x00, CF 1. Sign 0 → 0: OF 0.
+        using CpuTestMachine m = Run([0xB0, 0x40, 0xF8, 0xC0, 0xD0, 0x02], _ => { });
+        Assert.Equal(0x00u, m.Cpu._gpr[X86Cpu.RegEax] & 0xFF);
+        Assert.Equal(X86Cpu.FlagCf, m.Cpu.GetEflags() & (X86Cpu.FlagCf | X86Cpu.FlagOf));
+    }
+
+    [Fact]
+    public void RcrByAMultipleOfNineOnABytesLeavesEveryFlag()
+    {
+        // 31 C0 = xor eax, eax (OF 0, CF 0); B0 80 = mov al, 0x80; C0 D8 09 = rcr al, 9: through CF a byte rotates
+        // in 9 steps, so nothing changes, OF included.
+        using CpuTestMachine m = Run([0x31, 0xC0, 0xB0, 0x80, 0xC0, 0xD8, 0x09], _ => { });
+        Assert.Equal(0x80u, m.Cpu._gpr[X86Cpu.RegEax] & 0xFF);
+        Assert.Equal(0u, m.Cpu.GetEflags() & (X86Cpu.FlagCf | X86Cpu.FlagOf));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xB8, 0x00, 0x00, 0x00, 0x80, 0xC1, 0xE8, 0x02 }, 0x2000_0000u)] // shr eax, 2 (the register fast path)
+    [InlineData(new byte[] { 0x66, 0xB8, 0x00, 0x80, 0x66, 0xC1, 0xE8, 0x02 }, 0x2000u)] // shr ax, 2
+    public void ShrByMoreThanOneClearsOf(byte[] code, uint expected)
+    {
+        using CpuTestMachine m = Run(code, _ => { });
+        Assert.Equal(expected, m.Cpu._gpr[X86Cpu.RegEax] & (expected > 0xFFFF ? 0xFFFF_FFFF : 0xFFFF));
+        Assert.Equal(0u, m.Cpu.GetEflags() & X86Cpu.FlagOf);
+    }
+
+    [Fact]
+    public void ShldByMoreThanOneSetsOfFromTheLastStep()
+    {
+        // B8 00 00 00 40 = mov eax, 0x40000000; 31 DB = xor ebx, ebx; 0F A4 D8 02 = shld eax, ebx, 2:
+        // 0x40000000 → 0x80000000 → 0: the last step changed the sign (OF 1) and shifted out a 1 (CF 1).
+        using CpuTestMachine m = Run([0xB8, 0x00, 0x00, 0x00, 0x40, 0x31, 0xDB, 0x0F, 0xA4, 0xD8, 0x02], _ => { });
+        Assert.Equal(0u, m.Cpu._gpr[X86Cpu.RegEax]);
+        Assert.Equal(X86Cpu.FlagCf | X86Cpu.FlagOf, m.Cpu.GetEflags() & (X86Cpu.FlagCf | X86Cpu.FlagOf));
+    }
+
+    [Fact]
+    public void EnterAtCpl3WhoseFrameReachesASupervisorPageFaults()
+    {
+        // Page 0x300 is supervisor-only. ESP = 0x301004: the push of EBP lands in the user page 0x301, but the new
+        // top of stack 0x300FFF, which ENTER write-checks, does not: #PF (present, write, user) with CR2 0x300FFF,
+        // and the faulting ENTER's ESP is what the handler sees.
+        using CpuTestMachine m = Build();
+        const uint pd = 0x8_0000, pt = 0x8_1000;
+        m.Memory.WriteU32(pd, pt | 7);
+        for (uint i = 0; i < 1024; i++)
+        {
+            m.Memory.WriteU32(pt + i * 4, (i << 12) | (i == 0x300 ? 3u : 7u));
+        }
+
+        Gate(m, 14, Handler, 0);
+        m.Load(32, Handler, a =>
+        {
+            a.pop(eax);
+            a.mov(__dword_ptr[Result], eax);
+            a.mov(eax, cr2);
+            a.mov(__dword_ptr[Result + 4], eax);
+            a.mov(eax, __dword_ptr[esp + 12]);
+            a.mov(__dword_ptr[Result + 8], eax);
+            a.hlt();
+        });
+        EnterRing3(m, pd, a =>
+        {
+            a.mov(esp, 0x30_1004);
+            a.enter(1, 0);
+        });
+
+        Assert.Equal(CpuExitKind.Halted, m.RunToHalt());
+        Assert.Null(m.Cpu.ShutdownReason);
+        Assert.Equal(7u, m.Memory.ReadU32(Result));
+        Assert.Equal(0x30_0FFFu, m.Memory.ReadU32(Result + 4));
+        Assert.Equal(0x30_1004u, m.Memory.ReadU32(Result + 8));
     }
 }

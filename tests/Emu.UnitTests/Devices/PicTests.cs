@@ -18,6 +18,28 @@ public sealed class PicTests
     }
 
     [Fact]
+    public void AnUninitialisedPicDoesNotInterruptUntilIcw1()
+    {
+        var pic = new PicPair();
+        var bus = new IoBus();
+        pic.Register(bus);
+        pic.Reset();
+        pic.SetIrq(0, true);
+        Assert.False(pic.HasPendingInterrupt);
+        Assert.Equal(0xFFu, bus.Read(0x21, 1));
+
+        // ICW1 clears the mask: the edge still latched in IRR interrupts at the programmed base.
+        bus.Write(0x20, 1, 0x11);
+        bus.Write(0x21, 1, 0x08);
+        bus.Write(0x21, 1, 0x04);
+        bus.Write(0x21, 1, 0x01);
+        pic.SetIrq(0, false);
+        pic.SetIrq(0, true);
+        Assert.True(pic.HasPendingInterrupt);
+        Assert.Equal(0x08, pic.AcknowledgeInterrupt());
+    }
+
+    [Fact]
     public void RaisedLineGivesVectorAndGoesInService()
     {
         Assert.False(_pic.HasPendingInterrupt);

@@ -332,34 +332,29 @@ public sealed partial class X86Cpu
                 }
 
             case Mnemonic.Rcl:
-                {
-                    int c = (int)(count % (uint)(bits + 1));
-                    r = a;
-                    cf = oldCf;
-                    for (int i = 0; i < c; i++)
-                    {
-                        bool outBit = (r & sign) != 0;
-                        r = ((r << 1) | (cf ? 1u : 0)) & mask;
-                        cf = outBit;
-                    }
-
-                    of = ((r & sign) != 0) ^ cf;
-                    break;
-                }
-
             case Mnemonic.Rcr:
                 {
+                    // Through CF the rotate spans bits + 1; a count that is a multiple of that changes nothing,
+                    // flags included (QEMU's rclb/rclw tables).
                     int c = (int)(count % (uint)(bits + 1));
+                    if (c == 0)
+                    {
+                        return;
+                    }
+
                     r = a;
                     cf = oldCf;
-                    of = ((a & sign) != 0) ^ oldCf;
+                    bool left = ins.Mnemonic == Mnemonic.Rcl;
                     for (int i = 0; i < c; i++)
                     {
-                        bool outBit = (r & 1) != 0;
-                        r = (r >> 1) | (cf ? sign : 0);
+                        bool outBit = left ? (r & sign) != 0 : (r & 1) != 0;
+                        r = left ? ((r << 1) | (cf ? 1u : 0)) & mask : (r >> 1) | (cf ? sign : 0);
                         cf = outBit;
                     }
 
+                    // The sign change between operand and result: the documented by-1 OF, and what QEMU (and so
+                    // the probes) compute for every count.
+                    of = ((a ^ r) & sign) != 0;
                     break;
                 }
 
@@ -376,7 +371,7 @@ public sealed partial class X86Cpu
             case Mnemonic.Shr:
                 r = count >= 32 ? 0 : a >> (int)count;
                 cf = ((a >> (int)(count - 1)) & 1) != 0;
-                of = (a & sign) != 0;
+                of = ShrOverflow(a, sign, (int)count);
                 break;
 
             default:
@@ -408,6 +403,12 @@ public sealed partial class X86Cpu
         }
     }
 
+    /// <summary>
+    /// SHR's OF is the sign of the value before the last one-bit step: the operand's sign for a count of 1, clear
+    /// for more, since the first step already brought in a zero (QEMU and Bochs alike).
+    /// </summary>
+    private static bool ShrOverflow(uint a, uint sign, int count) => count == 1 && (a & sign) != 0;
+
     private void DoubleShift(in Instruction ins, bool left)
     {
         int size = OperandSize(in ins, 0);
@@ -419,45 +420,43 @@ public sealed partial class X86Cpu
             return;
         }
 
-        uint r;
-        bool cf;
-        if (size == 4)
-        {
-            if (left)
-            {
-                ulong wide = ((ulong)a << 32) | b;
-                r = (uint)((wide << (int)count) >> 32);
-                cf = ((a >> (32 - (int)count)) & 1) != 0;
-            }
-            else
-            {
-                ulong wide = ((ulong)b << 32) | a;
-                r = (uint)(wide >> (int)count);
-                cf = ((a >> ((int)count - 1)) & 1) != 0;
-            }
-        }
-        else if (left)
-        {
-            // 16-bit: a:b:a:b, so counts above 16 shift b's bits back in (the 486 result for the undefined range).
-            ulong v = ((ulong)a << 48) | ((ulong)b << 32) | ((ulong)a << 16) | b;
-            r = (uint)((v << (int)count) >> 48) & 0xFFFF;
-            cf = ((v >> (64 - (int)count)) & 1) != 0;
-        }
-        else
-        {
-            ulong v = a | ((ulong)b << 16) | ((ulong)a << 32) | ((ulong)b << 48);
-            r = (uint)(v >> (int)count) & 0xFFFF;
-            cf = ((v >> ((int)count - 1)) & 1) != 0;
-        }
-
+        (uint r, bool cf) = DoubleShifted(a, b, size, left, (int)count);
         WriteOp(in ins, 0, size, r);
         if (_faultVector >= 0)
         {
             return;
         }
 
-        bool of = ((r ^ a) & SignOf(size)) != 0;
+        // OF is the sign change of the last one-bit step (by 1, of the whole shift), as QEMU computes it.
+        uint beforeLast = count == 1 ? a : DoubleShifted(a, b, size, left, (int)count - 1).Result;
+        bool of = ((r ^ beforeLast) & SignOf(size)) != 0;
         SetArithFlags(SzpFlags(r, size) | (cf ? FlagCf : 0) | (of ? FlagOf : 0));
+    }
+
+    /// <summary>SHLD/SHRD of <paramref name="a"/> with bits from <paramref name="b"/> by 1–31: the result and the last bit out.</summary>
+    private static (uint Result, bool Cf) DoubleShifted(uint a, uint b, int size, bool left, int count)
+    {
+        if (size == 4)
+        {
+            if (left)
+            {
+                ulong wide = ((ulong)a << 32) | b;
+                return ((uint)((wide << count) >> 32), ((a >> (32 - count)) & 1) != 0);
+            }
+
+            ulong wideRight = ((ulong)b << 32) | a;
+            return ((uint)(wideRight >> count), ((a >> (count - 1)) & 1) != 0);
+        }
+
+        if (left)
+        {
+            // 16-bit: a:b:a:b, so counts above 16 shift b's bits back in (the 486 result for the undefined range).
+            ulong v = ((ulong)a << 48) | ((ulong)b << 32) | ((ulong)a << 16) | b;
+            return ((uint)((v << count) >> 48) & 0xFFFF, ((v >> (64 - count)) & 1) != 0);
+        }
+
+        ulong vr = a | ((ulong)b << 16) | ((ulong)a << 32) | ((ulong)b << 48);
+        return ((uint)(vr >> count) & 0xFFFF, ((vr >> (count - 1)) & 1) != 0);
     }
 
     private void BitTest(in Instruction ins)

@@ -229,7 +229,7 @@ public sealed partial class X86Cpu
 
     /// <summary>
     /// A 32-bit shift or rotate by a constant 1-31 (the generic Shift's flags: rotates change CF and OF only;
-    /// shifts set SF/ZF/PF from the result, CF from the last bit out, OF as for a count of 1, AF clear).
+    /// shifts set SF/ZF/PF from the result, CF from the last bit out, OF from the last one-bit step, AF clear).
     /// </summary>
     private void FastShift(ShiftKind kind, ref uint d, int count)
     {
@@ -252,7 +252,7 @@ public sealed partial class X86Cpu
                 break;
             case ShiftKind.Shr:
                 cf = ((a >> (count - 1)) & 1) != 0;
-                of = (a >> 31) != 0;
+                of = ShrOverflow(a, 0x8000_0000, count);
                 break;
             default:
                 cf = (((int)a >> (count - 1)) & 1) != 0;

@@ -230,7 +230,10 @@ public sealed partial class X86Cpu
         }
 
         sp = (sp - frameSize) & mask;
-        if (_faultVector >= 0)
+
+        // ENTER ends with a write check of the new top of stack, which it never writes (Bochs; a 386 does the same):
+        // a frame reaching into a page the caller may not write faults before any register changes.
+        if (_faultVector >= 0 || !ProbeWriteSeg(SegSs, sp, size))
         {
             return;
         }

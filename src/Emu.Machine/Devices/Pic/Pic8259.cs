@@ -63,6 +63,7 @@ public sealed class Pic8259 : IIoDevice, IVmState<PicState>
 
         // As QEMU's PC machine: IRQ 0–2 (timer, keyboard, cascade) and IRQ 8 and 13 can never be level triggered.
         _elcrMask = isMaster ? (byte)0xF8 : (byte)0xDE;
+        _imr = 0xFF;
     }
 
     public string SectionName => StateDescription.Name;
@@ -259,9 +260,14 @@ public sealed class Pic8259 : IIoDevice, IVmState<PicState>
 
     internal int Vector(int irq) => _irqBase + irq;
 
+    /// <summary>
+    /// Power-on: as ICW1 leaves it, but with every line masked. A chip nobody has initialised has no vector base to
+    /// give, so it must not interrupt (Bochs masks at reset as well); ICW1 clears the mask as the 8259A's data sheet says.
+    /// </summary>
     internal void Reset()
     {
         InitReset();
+        _imr = 0xFF;
         _elcr = 0;
         UpdateIrq();
     }

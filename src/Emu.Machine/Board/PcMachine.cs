@@ -1,4 +1,5 @@
 using Emu.Machine.Cpu;
+using Emu.Machine.Devices.Apic;
 using Emu.Machine.Devices.Ata;
 using Emu.Machine.Devices.Debug;
 using Emu.Machine.Devices.Keyboard;
@@ -17,9 +18,9 @@ using Serilog;
 namespace Emu.Machine.Board;
 
 /// <summary>
-/// The PC: RAM, firmware or a multiboot kernel, the ISA devices, VGA and one vCPU on its own thread
-/// ("vcpu/0"). Memory map: pc.ram from 0 (the VGA window 0xA0000-0xBFFFF and the BIOS alias
-/// 0xE0000-0xFFFFF lie over it), the BIOS ROM at the top of 4 GiB, the VBE framebuffer at 0xE0000000.
+/// The PC: RAM, firmware or a multiboot kernel, the ISA devices, VGA and one vCPU with its local APIC on its own
+/// thread ("vcpu/0"). Memory map: pc.ram from 0 (the VGA window 0xA0000-0xBFFFF and the BIOS alias
+/// 0xE0000-0xFFFFF lie over it), the BIOS ROM at the top of 4 GiB, the VBE framebuffer at 0xE0000000, the local APIC at 0xFEE00000.
 /// </summary>
 public sealed partial class PcMachine : IMigratableMachine, IDisposable
 {
@@ -77,11 +78,15 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         }
 
         Io.Trace = options.Trace;
-        Cpu = new X86Cpu(Memory, Io, Pic) { Trace = options.Trace };
+        // The 8259 pair reaches the CPU through the local APIC's LINT0, as on a P6 PC.
+        Apic = new LocalApic(apicId: 0, Clock, Pic, Memory);
+        Cpu = new X86Cpu(Memory, Io, Apic) { Trace = options.Trace };
+        Apic.NmiRaised = Cpu.RaiseNmi;
         Cpu.TscSource = () => (ulong)Clock.NowNs;
         Clock.InstructionCounter = () => Cpu.InstructionsNow;
 
         _devices.Add(Cpu);
+        _devices.Add(Apic);
         _devices.AddRange(Pic.StateSections);
         _devices.Add(Pit);
         _devices.Add(Speaker);
@@ -112,6 +117,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     public X86Cpu Cpu { get; }
 
     public PicPair Pic { get; }
+
+    public LocalApic Apic { get; }
 
     public Pit8254 Pit { get; }
 
@@ -151,6 +158,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         PortA.Reset();
         Ata.Reset();
         Vga.Reset();
+        Apic.Reset();
         Cpu.Reset();
         if (_options.Kernel != null)
         {

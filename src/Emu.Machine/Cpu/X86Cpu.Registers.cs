@@ -22,10 +22,13 @@ public sealed partial class X86Cpu
 
     /// <summary>
     /// CPUID leaf 1 EDX: exactly what Emu implements: FPU (0), PSE (3), TSC (4), MSR (5), PAE (6), CX8 (8), CMOV (15).
-    /// No VME, DE, PGE, APIC, MMX, FXSR or SSE; the encodings later features took (TZCNT, LZCNT, ENDBR) decode as
+    /// APIC (9) is added when the CPU has one (<see cref="CpuidApic"/>). No VME, DE, PGE, MMX, FXSR or SSE; the encodings later features took (TZCNT, LZCNT, ENDBR) decode as
     /// the instructions a CPU without them runs.
     /// </summary>
     internal const uint CpuidFeatures = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);
+
+    /// <summary>CPUID.1:EDX bit 9, set when the CPU has a local APIC.</summary>
+    internal const uint CpuidApic = 1u << 9;
 
     private static readonly RegisterInfo[] s_registers = BuildRegisterTable();
 

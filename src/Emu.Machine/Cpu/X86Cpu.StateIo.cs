@@ -57,6 +57,7 @@ public sealed partial class X86Cpu
             InstructionsRetired = _retired,
             Halted = _halted,
             PendingNmi = _pendingNmi,
+            NmiBlocked = _nmiBlocked,
             InterruptShadow = _inhibitUntil > _retired || _shadowRequested,
             FpuControl = _fpuControl,
             FpuStatus = _fpuStatus,
@@ -104,9 +105,11 @@ public sealed partial class X86Cpu
         _efer = state.Efer;
         _tscOffset = state.TscOffset;
         _apicBase = state.ApicBase;
+        _localApic?.ApicBaseChanged(_apicBase);
         _retired = state.InstructionsRetired;
         _halted = state.Halted;
         _pendingNmi = state.PendingNmi;
+        _nmiBlocked = state.NmiBlocked;
         _inhibitUntil = state.InterruptShadow ? _retired + 1 : 0;
         _shadowRequested = false;
         _fpuControl = state.FpuControl;

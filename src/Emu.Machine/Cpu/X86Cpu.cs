@@ -25,6 +25,9 @@ public sealed partial class X86Cpu : IVmState<CpuState>
     private readonly AddressSpace _memory;
     private readonly IoBus _io;
     private readonly IInterruptController _interrupts;
+
+    /// <summary>The local APIC when the CPU has one (then CPUID says so and IA32_APIC_BASE drives it).</summary>
+    private readonly ILocalApic? _localApic;
     private readonly CpuOptions _options;
     private readonly BlockCache _blocks = new();
 
@@ -34,7 +37,10 @@ public sealed partial class X86Cpu : IVmState<CpuState>
     private int _doneInBlock;
     private volatile bool _exitRequested;
     private bool _halted;
-    private bool _pendingNmi;
+    private volatile bool _pendingNmi;
+
+    /// <summary>Between an NMI's delivery and the next IRET, when another NMI waits.</summary>
+    private bool _nmiBlocked;
 
     /// <summary>External interrupts are held off until <see cref="_retired"/> reaches this (STI, MOV SS shadow).</summary>
     private long _inhibitUntil;
@@ -57,6 +63,7 @@ public sealed partial class X86Cpu : IVmState<CpuState>
         _memory = memory;
         _io = io;
         _interrupts = interrupts;
+        _localApic = interrupts as ILocalApic;
         _options = options ?? CpuOptions.Default;
         InitTlb();
         Reset();
@@ -84,6 +91,13 @@ public sealed partial class X86Cpu : IVmState<CpuState>
     /// <summary>RDTSC value source; null derives the counter from instructions retired.</summary>
     public Func<ulong>? TscSource { get; set; }
 
+    /// <summary>The NMI pin: the NMI is taken at the next instruction boundary, whatever IF says.</summary>
+    public void RaiseNmi()
+    {
+        _pendingNmi = true;
+        _blockExit = true;
+    }
+
     /// <summary>
     /// 386+ reset (QEMU x86_cpu_reset): real mode, CS=F000 with base FFFF0000, EIP=FFF0, EDX = CPU signature.
     /// </summary>
@@ -106,6 +120,7 @@ public sealed partial class X86Cpu : IVmState<CpuState>
         _dr[7] = 0x400;
         _efer = 0;
         _apicBase = 0xFEE0_0900;
+        _localApic?.ApicBaseChanged(_apicBase);
         _tscOffset = 0;
         for (int i = 0; i < 6; i++)
         {
@@ -124,6 +139,7 @@ public sealed partial class X86Cpu : IVmState<CpuState>
         _tr.Flags = SegmentCache.FlagP | (11u << 8);
         _halted = false;
         _pendingNmi = false;
+        _nmiBlocked = false;
         _inhibitUntil = 0;
         _shadowRequested = false;
         _faultVector = -1;
@@ -215,6 +231,21 @@ public sealed partial class X86Cpu : IVmState<CpuState>
             if (_retired >= end)
             {
                 return CpuExitKind.BudgetExhausted;
+            }
+
+            if (_pendingNmi && !_nmiBlocked && _retired >= _inhibitUntil)
+            {
+                // NMI ignores IF; it is held off by the STI/MOV SS shadow, and by a running NMI handler until IRET.
+                _pendingNmi = false;
+                _nmiBlocked = true;
+                _halted = false;
+                DeliverInterrupt(ExceptionNmi, InterruptSource.External, 0, _eip);
+                if (_faultVector >= 0)
+                {
+                    DeliverPendingFault();
+                }
+
+                continue;
             }
 
             if ((_eflags & FlagIf) != 0 && _retired >= _inhibitUntil && _interrupts.HasPendingInterrupt)
@@ -368,7 +399,7 @@ public sealed partial class X86Cpu : IVmState<CpuState>
                 return;
             }
 
-            if (_retired >= end || _exitRequested || ((_eflags & FlagIf) != 0 && _interrupts.HasPendingInterrupt))
+            if (_retired >= end || _exitRequested || _pendingNmi || ((_eflags & FlagIf) != 0 && _interrupts.HasPendingInterrupt))
             {
                 return;
             }

@@ -53,11 +53,22 @@ public sealed class CpuStateTests
     {
         using var m = new CpuTestMachine();
         CpuState bad = m.Cpu.Save() with { Cr0 = 0x8000_0000 };
-        var e = Assert.Throws<VmStateException>(() => CpuState.Vmsd.Load(new ByteStateReader(SaveBytes(bad)), 1));
+        var e = Assert.Throws<VmStateException>(() => CpuState.Vmsd.Load(new ByteStateReader(SaveBytes(bad)), CpuState.Vmsd.Version));
         Assert.Contains("paging without protection", e.Message);
 
         CpuState badFlags = m.Cpu.Save() with { Eflags = 0 };
-        Assert.Throws<VmStateException>(() => CpuState.Vmsd.Load(new ByteStateReader(SaveBytes(badFlags)), 1));
-        Assert.Throws<VmStateException>(() => CpuState.Vmsd.Load(new ByteStateReader(SaveBytes(m.Cpu.Save())), 2));
+        Assert.Throws<VmStateException>(() => CpuState.Vmsd.Load(new ByteStateReader(SaveBytes(badFlags)), CpuState.Vmsd.Version));
+        Assert.Throws<VmStateException>(() => CpuState.Vmsd.Load(new ByteStateReader(SaveBytes(m.Cpu.Save())), CpuState.Vmsd.Version + 1));
+    }
+
+    [Fact]
+    public void AVersionOneStateWithoutNmiBlockedLoadsUnblocked()
+    {
+        // Version 2 appended nmi_blocked (one byte) after fpregs: a version-1 section is the same bytes without it.
+        using var m = new CpuTestMachine();
+        byte[] v2 = SaveBytes(m.Cpu.Save() with { NmiBlocked = true });
+        CpuState loaded = CpuState.Vmsd.Load(new ByteStateReader(v2.AsMemory(0, v2.Length - 1)), 1);
+        Assert.False(loaded.NmiBlocked);
+        Assert.True(CpuState.Vmsd.Load(new ByteStateReader(v2), 2).NmiBlocked);
     }
 }

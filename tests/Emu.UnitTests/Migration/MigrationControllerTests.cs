@@ -157,6 +157,8 @@ public sealed class MigrationControllerTests : IDisposable
         WaitFor(() => src.Mig.Status == MigrationStatus.Completed, "source completed");
         WaitFor(() => dst.Mig.IncomingStatus == MigrationStatus.Completed, "destination completed");
 
+        // The MIGRATION event follows the status change on the migration thread: wait for it, not just the status.
+        WaitFor(() => src.Statuses.Count == 3 && dst.Statuses.Count == 3, "completed events");
         Assert.Equal(RunState.PostMigrate, src.Machine.RunState);
         Assert.Equal(RunState.Running, dst.Machine.RunState);
         Assert.Equal(1, dst.Machine.StartCount);

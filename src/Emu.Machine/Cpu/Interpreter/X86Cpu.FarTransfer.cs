@@ -353,6 +353,8 @@ public sealed partial class X86Cpu
             return;
         }
 
+        // IRET ends an NMI handler: the next NMI may come.
+        _nmiBlocked = false;
         if (!ProtectedMode)
         {
             AdjustStack((uint)(3 * size));

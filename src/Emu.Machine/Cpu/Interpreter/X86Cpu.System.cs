@@ -339,7 +339,7 @@ public sealed partial class X86Cpu
                 _gpr[RegEax] = CpuidSignature;
                 _gpr[RegEbx] = 0;
                 _gpr[RegEcx] = 0;
-                _gpr[RegEdx] = CpuidFeatures;
+                _gpr[RegEdx] = CpuidFeatures | (_localApic != null ? CpuidApic : 0);
                 break;
             default:
                 _gpr[RegEax] = _gpr[RegEbx] = _gpr[RegEcx] = _gpr[RegEdx] = 0;
@@ -411,7 +411,9 @@ public sealed partial class X86Cpu
                 _tscOffset = v - (ReadTsc() - _tscOffset);
                 break;
             case MsrApicBase:
-                _apicBase = v & 0xFFFF_F900;
+                // The BSP flag (bit 8) is read-only.
+                _apicBase = (v & 0xFFFF_F800) | (_apicBase & 0x100);
+                _localApic?.ApicBaseChanged(_apicBase);
                 break;
             case MsrUcodeRev:
                 // Software writes 0 and runs CPUID to have the revision latched (Linux's intel_get_microcode_revision); it reads back fixed.

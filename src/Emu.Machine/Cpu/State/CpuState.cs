@@ -71,6 +71,9 @@ public sealed record CpuState
 
     public bool PendingNmi { get; init; }
 
+    /// <summary>An NMI handler runs: further NMIs wait for its IRET.</summary>
+    public bool NmiBlocked { get; init; }
+
     /// <summary>The instruction after STI / MOV SS has not run yet: external interrupts wait one instruction.</summary>
     public bool InterruptShadow { get; init; }
 
@@ -94,15 +97,16 @@ public sealed record CpuState
         && Cr0 == other.Cr0 && Cr2 == other.Cr2 && Cr3 == other.Cr3 && Cr4 == other.Cr4 && Dr.AsSpan().SequenceEqual(other.Dr)
         && Efer == other.Efer && TscOffset == other.TscOffset && ApicBase == other.ApicBase
         && InstructionsRetired == other.InstructionsRetired && Halted == other.Halted && PendingNmi == other.PendingNmi
+        && NmiBlocked == other.NmiBlocked
         && InterruptShadow == other.InterruptShadow && FpuControl == other.FpuControl && FpuStatus == other.FpuStatus
         && FpuTag == other.FpuTag && FpuRegs.AsSpan().SequenceEqual(other.FpuRegs);
 
     public override int GetHashCode() => HashCode.Combine(Eip, Eflags, Cr0, Cr3, InstructionsRetired, Gpr[0]);
 
-    /// <summary>QEMU vmstate_x86_cpu, Emu's layout: section "cpu", version 1.</summary>
+    /// <summary>QEMU vmstate_x86_cpu, Emu's layout: section "cpu", version 2 (version 1 had no nmi_blocked).</summary>
     public static VmStateDescription<CpuState> Vmsd { get; } = new(
         "cpu",
-        version: 1,
+        version: 2,
         minimumVersion: 1,
         () => new CpuState(),
         [
@@ -141,6 +145,7 @@ public sealed record CpuState
             VmField.U16<CpuState>("fpus", s => s.FpuStatus, (s, v) => s with { FpuStatus = v }),
             VmField.U16<CpuState>("fptag", s => s.FpuTag, (s, v) => s with { FpuTag = v }),
             VmField.U64Array<CpuState>("fpregs", 8, s => s.FpuRegs, (s, v) => s with { FpuRegs = v }),
+            VmField.Bool<CpuState>("nmi_blocked", s => s.NmiBlocked, (s, v) => s with { NmiBlocked = v }, sinceVersion: 2),
         ],
         validate: Validate);
 

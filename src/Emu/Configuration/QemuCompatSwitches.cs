@@ -28,7 +28,7 @@ internal sealed class QemuCompatSwitches
             case "-cpu":
                 if (!CpuModels.Contains(value))
                 {
-                    throw new ConfigurationException($"emu: option '-cpu': '{value}' is not a CPU Emu can be; it is a Pentium Pro with FPU, PSE, TSC, MSR, PAE, CX8 and CMOV (use {string.Join(" or ", CpuModels)})");
+                    throw new ConfigurationException($"emu: option '-cpu': '{value}' is not a CPU Emu can be; it is a Pentium Pro with FPU, PSE, TSC, MSR, PAE, CX8, APIC and CMOV (use {string.Join(" or ", CpuModels)})");
                 }
 
                 return true;

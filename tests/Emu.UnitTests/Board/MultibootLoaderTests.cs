@@ -92,6 +92,37 @@ public sealed class MultibootLoaderTests
                 Assert.Throws<GuestImageException>(() => MultibootLoader.Load(space, Ram, Elf(checksumDelta: 1), "x.elf", "")).Message);
             Assert.Contains("outside RAM",
                 Assert.Throws<GuestImageException>(() => MultibootLoader.Load(space, Ram, Elf(paddr: 0x2000000), "x.elf", "")).Message);
+            Assert.Contains("0xa0000-0xfffff is the VGA window and ROM area",
+                Assert.Throws<GuestImageException>(() => MultibootLoader.Load(space, Ram, Elf(paddr: 0x9FF00), "x.elf", "")).Message);
+        }
+    }
+
+    [Fact]
+    public void LoadsASegmentBelowOneMibInConventionalMemory()
+    {
+        // kvm-unit-tests' realmode.flat links at 16 KiB: the segment and its entry stay where the ELF says.
+        var (space, block) = Machine();
+        using (block)
+        {
+            MultibootLoader.Entry e = MultibootLoader.Load(space, Ram, Elf(paddr: 0x4000), "low.elf", "");
+            Assert.Equal(0x4080u, e.Eip);
+            Assert.Equal(0xF4, space.ReadU8(0x4080));
+            Assert.Equal((uint)MultibootLoader.InfoAddress, e.Ebx);
+        }
+    }
+
+    [Fact]
+    public void MovesTheInfoBlockPastASegmentThatCoversIt()
+    {
+        var (space, block) = Machine();
+        using (block)
+        {
+            MultibootLoader.Entry e = MultibootLoader.Load(space, Ram, Elf(paddr: 0x8F00), "over.elf", "console=ttyS0");
+            Assert.Equal(0xA000u, e.Ebx);                    // after 0x8F00 + 0x200, page-aligned
+            Assert.Equal(0xF4, space.ReadU8(0x8F80));
+            uint cmdline = space.ReadU32(e.Ebx + 16);
+            Assert.Equal((byte)'c', space.ReadU8(cmdline));
+            Assert.Equal(e.Ebx + 0x100, space.ReadU32(e.Ebx + 48)); // mmap_addr
         }
     }
 }

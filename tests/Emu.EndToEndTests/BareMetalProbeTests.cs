@@ -48,6 +48,11 @@ public sealed partial class BareMetalProbeTests
         "pop_ss_o32_steps_by_old_stack_size", "enter_o32_16bit_stack_writes_bp_only", "enter_o32_16bit_stack_esp",
         "aas_borrows_into_ah", "aas_sets_cf", "aaa_carries_into_ah", "rcr_imm_count2_of", "rcl_imm_count2_of",
         "rcr_byte_by_9_keeps_flags", "shr_count2_clears_of", "shr16_count2_clears_of", "shld_count2_of_from_last_step",
+        "pushad_16bit_stack_wraps_sp", "push_imm32_16bit_stack_wraps_sp", "push_imm32_16bit_stack_writes_at_ss_sp",
+        "call_ret_16bit_stack", "call_16bit_stack_wraps_sp", "a16_lodsb_wraps_si", "a16_loop_counts_cx",
+        "a16_jcxz_tests_cx", "mov_ah_keeps_rest", "xchg16_keeps_upper", "cbw_writes_ax_only", "cwd_writes_dx_only",
+        "rol8_by_8_cf_is_lsb", "sar8_by_9_fills_sign", "sar8_by_9_cf_is_sign", "shl16_by_16_is_zero",
+        "shl16_by_16_cf_is_bit0", "shr16_by_17_cf_clear", "bt_mem_reg_offset_past_31",
         "pit_channel0_runs_from_reset", "uninitialised_8259_does_not_interrupt",
     ];
 

@@ -332,10 +332,24 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             BootDevice = o.Boot[0],
             Serial = serial,
             Debugcon = debugcon,
+            DebugconPort = (ushort)o.DebugconPort,
+            VgaRom = o.Bios != null ? VgaRomBeside(o.Bios) : null,
             NoReboot = o.NoReboot,
             Trace = OpenTrace(o),
             RtcBase = o.RtcBase,
         };
+    }
+
+    /// <summary>
+    /// A firmware of the user's (-bios, SeaBIOS) gets the standard VGA's option ROM as QEMU gives it: Debian's
+    /// vgabios-stdvga.bin beside the BIOS image, or in /usr/share/seabios. Emu's own BIOS has INT 10h built in.
+    /// </summary>
+    private static byte[]? VgaRomBeside(string biosPath)
+    {
+        const string name = "vgabios-stdvga.bin";
+        string? found = new[] { Path.Combine(Path.GetDirectoryName(Path.GetFullPath(biosPath)) ?? ".", name), Path.Combine("/usr/share/seabios", name) }
+            .FirstOrDefault(File.Exists);
+        return found != null ? File.ReadAllBytes(found) : null;
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using Emu.Machine.Devices.Apic;
 using Emu.Machine.Devices.Ata;
 using Emu.Machine.Devices.Debug;
 using Emu.Machine.Devices.Keyboard;
+using Emu.Machine.Devices.Pci;
 using Emu.Machine.Devices.FwCfg;
 using Emu.Machine.Devices.Pic;
 using Emu.Machine.Devices.Pit;
@@ -49,12 +50,13 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Speaker.Register(Io);
         Serial = new Uart16550(Pic, 4, options.Serial);
         Serial.Register(Io, 0x3F8);
-        new DebugCon(options.Debugcon).Register(Io);
+        new DebugCon(options.Debugcon, options.DebugconPort).Register(Io);
         new IsaDebugExit(code => GuestExit(code)).Register(Io);
         Rtc = new Mc146818(Clock, Pic, options.RamSizeBytes, options.RtcBase);
         Rtc.Register(Io);
         FwCfg = new FwCfg(options.RamSizeBytes, bootDevice: options.BootDevice);
         FwCfg.Register(Io);
+        AddFirmwareFiles(options);
         Keyboard = new I8042(Pic);
         Keyboard.Register(Io);
         Keyboard.ResetRequested = () => RequestReset("keyboard controller reset");
@@ -77,6 +79,21 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
             _ramBlocks.Insert(1, Bios);
         }
 
+        // The option-ROM area 0xC0000-0xDFFFF reads as ROM ("pc.rom", empty) until the PAM registers shadow it.
+        PcRom = new RamBlock("pc.rom", OptionRomBytes);
+        _ramBlocks.Add(PcRom);
+        Memory.AddRam("pc.rom", OptionRomGpa, PcRom, 0, OptionRomBytes, readOnly: true, priority: 2);
+
+        Pci = new PciHost();
+        Pci.Register(Io);
+        HostBridge = new I440fxHostBridge(Memory, Ram, ReadShadowedRom);
+        IsaBridge = new Piix3IsaBridge(Pic);
+        VgaPci = new VgaPciFunction((uint)Vga.Vram.SizeBytes, VbeDispi.LfbPhysicalAddress, Vga.MoveFramebuffer);
+        Pci.Add(HostBridge);
+        Pci.Add(IsaBridge);
+        Pci.Add(new Piix3IdeFunction());
+        Pci.Add(VgaPci);
+
         Io.Trace = options.Trace;
         // The 8259 pair reaches the CPU through the local APIC's LINT0, as on a P6 PC.
         Apic = new LocalApic(apicId: 0, Clock, Pic, Memory);
@@ -98,6 +115,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         _devices.Add(Ata);
         _devices.Add(Vga);
         _devices.Add(new ClockState(Clock));
+        _devices.Add(Pci);
+        _devices.AddRange(Pci.Functions);
 
         ResetCpuToBoot();
         _vcpuThread = new Thread(VcpuLoop) { Name = "vcpu/0", IsBackground = true };
@@ -138,6 +157,18 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
 
     public VgaDevice Vga { get; }
 
+    /// <summary>PCI configuration mechanism #1 and bus 0: the i440FX, the PIIX3 (ISA bridge, IDE) and the VGA.</summary>
+    public PciHost Pci { get; }
+
+    public I440fxHostBridge HostBridge { get; }
+
+    public Piix3IsaBridge IsaBridge { get; }
+
+    public VgaPciFunction VgaPci { get; }
+
+    /// <summary>The option-ROM area's ROM side (QEMU's "pc.rom").</summary>
+    public RamBlock PcRom { get; }
+
     public IReadOnlyList<RamBlock> RamBlocks => _ramBlocks;
 
     public IReadOnlyList<IVmStateDevice> Devices => _devices;
@@ -158,6 +189,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         PortA.Reset();
         Ata.Reset();
         Vga.Reset();
+        Pci.Reset();
         Apic.Reset();
         Cpu.Reset();
         if (_options.Kernel != null)
@@ -185,6 +217,50 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
             MultibootLoader.Entry e = MultibootLoader.Load(Memory, _options.RamSizeBytes, image, _options.KernelName, _options.KernelCommandLine);
             Cpu.EnterMultiboot(e.Eip, e.Eax, e.Ebx);
         }
+    }
+
+    private const ulong OptionRomGpa = 0xC0000, OptionRomBytes = 0x20000;
+
+    /// <summary>
+    /// What QEMU's fw_cfg gives SeaBIOS beside the numbered items: the E820 RAM map, the boot-failure wait (-1:
+    /// wait for a key, as QEMU without -boot reboot-timeout), an empty boot order, and the VGA ROM when one is given.
+    /// Emu's own BIOS reads none of them.
+    /// </summary>
+    private void AddFirmwareFiles(MachineOptions options)
+    {
+        var e820 = new byte[20];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(e820, 0);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(e820.AsSpan(8), options.RamSizeBytes);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(e820.AsSpan(16), 1);
+        FwCfg.AddFile("etc/e820", e820);
+        FwCfg.AddFile("etc/boot-fail-wait", BitConverter.GetBytes(-1));
+        FwCfg.AddFile("bootorder", []);
+        if (options.VgaRom != null)
+        {
+            FwCfg.AddFile($"vgaroms/{options.VgaRomName}", options.VgaRom);
+        }
+    }
+
+    /// <summary>The ROM side of a PAM segment: the BIOS's low alias at 0xE0000-0xFFFFF, "pc.rom" below it.</summary>
+    private ulong ReadShadowedRom(ulong gpa, int size)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        bytes.Clear();
+        if (gpa < OptionRomGpa + OptionRomBytes)
+        {
+            PcRom.Slice(gpa - OptionRomGpa, size).CopyTo(bytes);
+        }
+        else if (Bios != null)
+        {
+            ulong alias = Math.Min((ulong)FirmwareImage.LowAliasMaxBytes, Bios.SizeBytes);
+            ulong low = 0x100000 - alias;
+            if (gpa >= low)
+            {
+                Bios.Slice(Bios.SizeBytes - alias + (gpa - low), size).CopyTo(bytes);
+            }
+        }
+
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes);
     }
 
     private void GuestExit(int code)

@@ -29,6 +29,9 @@ public sealed class EmuOptions
 
     public string Debugcon { get; set; } = "none";
 
+    /// <summary>The debug console's port (QEMU <c>-device isa-debugcon,iobase=N</c>); 0xE9 by default.</summary>
+    public int DebugconPort { get; set; } = 0xE9;
+
     public string Display { get; set; } = "none";
 
     /// <summary>QMP endpoints (<c>-qmp</c>, may repeat): unix:PATH,server,wait=off or tcp:HOST:PORT,server,wait=off.</summary>

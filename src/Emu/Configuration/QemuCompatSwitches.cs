@@ -82,6 +82,11 @@ internal sealed class QemuCompatSwitches
                     break;
                 case "isa-debugcon":
                     values[nameof(EmuOptions.Debugcon)] = backend ?? "none";
+                    if (props.TryGetValue("iobase", out string? iobase))
+                    {
+                        values[nameof(EmuOptions.DebugconPort)] = ParseNumber(iobase).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    }
+
                     break;
             }
         }
@@ -178,7 +183,12 @@ internal sealed class QemuCompatSwitches
                 RequireAt(spec, props, "iobase", 0x501, "isa-debug-exit");
                 break;
             case "isa-debugcon":
-                RequireAt(spec, props, "iobase", 0xE9, "isa-debugcon");
+                // Anywhere in the I/O space: SeaBIOS as Debian builds it logs to 0x402.
+                if (props.TryGetValue("iobase", out string? iobase) && ParseNumber(iobase) is < 0 or > 0xFFFF)
+                {
+                    throw new ConfigurationException($"emu: option '-device {spec}': iobase '{iobase}' is not an I/O port (0 to 0xffff)");
+                }
+
                 break;
             case "isa-serial":
                 if (props.TryGetValue("index", out string? index) && index != "0")

@@ -65,6 +65,13 @@ public sealed partial class X86Cpu
         if (IoPermitted(port, size))
         {
             _io.Write(port, size, ReadReg(ins.Op1Register));
+
+            // A port write can remap memory (the 440FX's PAM registers, a PCI BAR): end the block so the run loop
+            // flushes the TLB and the block cache before the next access.
+            if (_memory.Generation != _memoryGeneration)
+            {
+                _blockExit = true;
+            }
         }
     }
 

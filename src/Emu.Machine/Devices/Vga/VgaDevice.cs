@@ -69,6 +69,9 @@ public sealed unsafe partial class VgaDevice : IVmState<VgaState>, IIoDevice, IM
     /// Creates the vram block, maps the legacy window (MMIO) and the linear framebuffer (RAM), claims the ports,
     /// and powers up in mode 03h (80x25 text), so a guest that writes to 0xB8000 without a BIOS is visible.
     /// </summary>
+    private readonly AddressSpace _memory;
+    private MemoryRegion? _lfb;
+
     public VgaDevice(AddressSpace memory, IoBus io, ulong vramBytes = DefaultVramBytes)
     {
         if (vramBytes < 256 * 1024 || (vramBytes & 0xFFFF) != 0 || vramBytes > 256UL * 1024 * 1024)
@@ -83,7 +86,8 @@ public sealed unsafe partial class VgaDevice : IVmState<VgaState>, IIoDevice, IM
         _vramBytes = vramBytes;
 
         memory.AddMmio("vga.legacy", LegacyWindowGpa, LegacyWindowBytes, this);
-        memory.AddRam("vga.lfb", VbeDispi.LfbPhysicalAddress, Vram, 0, vramBytes);
+        _memory = memory;
+        MoveFramebuffer(VbeDispi.LfbPhysicalAddress);
 
         io.Register(0x3B4, 2, this);
         io.Register(0x3BA, 1, this);
@@ -97,6 +101,29 @@ public sealed unsafe partial class VgaDevice : IVmState<VgaState>, IIoDevice, IM
 
     /// <summary>The planes and the VBE framebuffer ("vga.vram").</summary>
     public RamBlock Vram { get; }
+
+    /// <summary>Where the linear framebuffer is mapped (its PCI BAR), or null while it is not.</summary>
+    public ulong? FramebufferAddress => _lfb?.Gpa;
+
+    /// <summary>Maps the linear framebuffer (all of vram) at <paramref name="address"/>, or unmaps it (null).</summary>
+    public void MoveFramebuffer(ulong? address)
+    {
+        if (_lfb != null && _lfb.Gpa == address)
+        {
+            return;
+        }
+
+        if (_lfb != null)
+        {
+            _memory.Remove(_lfb);
+            _lfb = null;
+        }
+
+        if (address is ulong gpa)
+        {
+            _lfb = _memory.AddRam("vga.lfb", gpa, Vram, 0, _vramBytes);
+        }
+    }
 
     /// <summary>The RAM blocks this device owns, for the machine's migration list.</summary>
     public IReadOnlyList<RamBlock> RamBlocks { get; }

@@ -37,10 +37,8 @@ public sealed record MachineOptions
     /// <summary>The debug console's port (QEMU isa-debugcon iobase): 0xE9, or 0x402 for SeaBIOS's log.</summary>
     public ushort DebugconPort { get; init; } = Devices.Debug.DebugCon.Port;
 
-    /// <summary>A VGA option ROM handed to the firmware as fw_cfg "vgaroms/NAME" (SeaBIOS runs it), or null.</summary>
+    /// <summary>The VGA's option ROM behind its PCI expansion ROM BAR (SeaBIOS runs it, as QEMU's romfile), or null.</summary>
     public byte[]? VgaRom { get; init; }
-
-    public string VgaRomName { get; init; } = "vgabios-stdvga.bin";
 
     /// <summary>QEMU -no-reboot: a reset request (triple fault, keyboard reset) ends the machine instead.</summary>
     public bool NoReboot { get; init; }

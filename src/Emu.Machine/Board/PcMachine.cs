@@ -88,7 +88,13 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Pci.Register(Io);
         HostBridge = new I440fxHostBridge(Memory, Ram, ReadShadowedRom);
         IsaBridge = new Piix3IsaBridge(Pic);
-        VgaPci = new VgaPciFunction((uint)Vga.Vram.SizeBytes, VbeDispi.LfbPhysicalAddress, Vga.MoveFramebuffer);
+        RamBlock? vgaRom = VgaRomBlock(options.VgaRom);
+        if (vgaRom != null)
+        {
+            _ramBlocks.Add(vgaRom);
+        }
+
+        VgaPci = new VgaPciFunction((uint)Vga.Vram.SizeBytes, VbeDispi.LfbPhysicalAddress, Vga.MoveFramebuffer, Memory, vgaRom);
         Pci.Add(HostBridge);
         Pci.Add(IsaBridge);
         Pci.Add(new Piix3IdeFunction());
@@ -223,8 +229,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
 
     /// <summary>
     /// What QEMU's fw_cfg gives SeaBIOS beside the numbered items: the E820 RAM map, the boot-failure wait (-1:
-    /// wait for a key, as QEMU without -boot reboot-timeout), an empty boot order, and the VGA ROM when one is given.
-    /// Emu's own BIOS reads none of them.
+    /// wait for a key, as QEMU without -boot reboot-timeout) and an empty boot order. Emu's own BIOS reads none.
     /// </summary>
     private void AddFirmwareFiles(MachineOptions options)
     {
@@ -235,10 +240,20 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         FwCfg.AddFile("etc/e820", e820);
         FwCfg.AddFile("etc/boot-fail-wait", BitConverter.GetBytes(-1));
         FwCfg.AddFile("bootorder", []);
-        if (options.VgaRom != null)
+    }
+
+    /// <summary>The VGA option ROM in a block of a power-of-two size (a ROM BAR's), padded with zeros.</summary>
+    private static RamBlock? VgaRomBlock(byte[]? image)
+    {
+        if (image == null)
         {
-            FwCfg.AddFile($"vgaroms/{options.VgaRomName}", options.VgaRom);
+            return null;
         }
+
+        ulong size = Math.Max(RamBlock.PageSize, System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)image.Length));
+        var block = new RamBlock("vga.rom", size);
+        block.Write(0, image);
+        return block;
     }
 
     /// <summary>The ROM side of a PAM segment: the BIOS's low alias at 0xE0000-0xFFFFF, "pc.rom" below it.</summary>

@@ -125,6 +125,17 @@ public sealed class MigrationPair : IDisposable
     private string SerialSpec(EmuProcess emu) => _serialOnStdio ? "stdio" : $"file:{emu.SerialPath}";
 
     /// <summary>
+    /// A pair booting Emu's Linux guest from its SYSLINUX disk under Debian's SeaBIOS (the disk is shared by both
+    /// sides, as storage is in a live migration); returns once the source's shell answers.
+    /// </summary>
+    public static MigrationPair StartSeaBiosLinux(string name, string disk, MigrationTransport transport = MigrationTransport.Tcp, int ramMiB = 128)
+    {
+        var pair = new MigrationPair(name, transport, (ulong)ramMiB << 20,
+            ["-bios", SeaBios.Image, "-drive", $"file={disk},format=raw", "-m", $"{ramMiB}M"], LinuxGuest.PassMark, serialOnStdio: true);
+        return pair.StartBoth(() => LinuxGuest.WaitForShell(pair.Source));
+    }
+
+    /// <summary>
     /// A pair over TCP ready for postcopy: postcopy-ram and <paramref name="capabilities"/> on both sides, and
     /// postcopy-blocktime on the destination.
     /// </summary>

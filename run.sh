@@ -71,7 +71,8 @@ ensure_linux_tools() {
         "test -e /usr/lib/syslinux/mbr/mbr.bin" syslinux-common \
         "command -v mcopy" mtools \
         "command -v mkfs.fat" dosfstools \
-        "test -e /boot/memtest86+ia32.bin" memtest86+
+        "test -e /boot/memtest86+ia32.bin" memtest86+ \
+        "test -e /usr/share/seabios/bios.bin && test -e /usr/share/seabios/vgabios-stdvga.bin" seabios
 }
 
 ensure_bench_tools() {

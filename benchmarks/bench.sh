@@ -15,6 +15,8 @@ echo "bench: macro speed (speed guest, Emu and QEMU TCG)"
 $BENCH macro speed || status=1
 echo "bench: macro linux-boot (Linux 6.1 + busybox to the shell prompt, Emu and QEMU alternating, 5 runs each)"
 $BENCH macro linux-boot --repeat 5 || status=1
+echo "bench: macro seabios-boot (Debian's SeaBIOS to its first boot attempt, Emu and QEMU alternating, 5 runs each)"
+$BENCH macro seabios-boot --repeat 5 || status=1
 echo "bench: macro migrate (precopy, Emu and QEMU alternating, same QMP script, medians of 3)"
 $BENCH macro migrate --repeat 3 || status=1
 echo "bench: macro migrate --postcopy (ab 256 MiB and 1 GiB, switched after the first pass, medians of 3)"

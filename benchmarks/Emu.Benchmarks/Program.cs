@@ -26,8 +26,10 @@ internal static class Program
                         return MigrationBenchmark.Run(args[2..]);
                     case "linux-boot":
                         return LinuxBoot.Run(args[2..]);
+                    case "seabios-boot":
+                        return SeaBiosBoot.Run(args[2..]);
                     default:
-                        Console.Error.WriteLine($"bench: unknown macro benchmark '{which}' (speed, migrate, linux-boot)");
+                        Console.Error.WriteLine($"bench: unknown macro benchmark '{which}' (speed, migrate, linux-boot, seabios-boot)");
                         return 2;
                 }
             }

@@ -64,22 +64,29 @@ internal static class LinuxBoot
     }
 
     /// <summary>Seconds from start to the shell's banner and then its prompt ("# ") on stdout, or null with the reason printed.</summary>
-    private static double? Measure(string name, string program, string[] args)
+    private static double? Measure(string name, string program, string[] args) =>
+        TimeToOutput("linux-boot", name, program, args, WaitForPrompt, "the shell prompt", BootTimeout);
+
+    /// <summary>
+    /// Seconds from process start until <paramref name="reached"/> returns true reading its stdout, or null with the
+    /// reason printed (<paramref name="what"/> names the goal); the process is killed either way.
+    /// </summary>
+    internal static double? TimeToOutput(string bench, string name, string program, string[] args, Func<Stream, bool> reached, string what, TimeSpan timeout)
     {
         ProcessStartInfo psi = ChildProcesses.Redirected(program, args);
 
-        ProgressLine.Show($"linux-boot: {name} booting");
+        ProgressLine.Show($"{bench}: {name} booting");
         long start = Stopwatch.GetTimestamp();
         Process p = ChildProcesses.Start(psi);
         try
         {
             p.ErrorDataReceived += (_, _) => { };
             p.BeginErrorReadLine();
-            Task<bool> prompt = Task.Run(() => WaitForPrompt(p.StandardOutput.BaseStream));
-            if (!prompt.Wait(BootTimeout) || !prompt.Result)
+            Task<bool> prompt = Task.Run(() => reached(p.StandardOutput.BaseStream));
+            if (!prompt.Wait(timeout) || !prompt.Result)
             {
                 ProgressLine.Clear();
-                Console.WriteLine($"linux-boot: {name} did not reach the shell prompt within {BootTimeout.TotalSeconds:0} s");
+                Console.WriteLine($"{bench}: {name} did not reach {what} within {timeout.TotalSeconds:0} s");
                 return null;
             }
 
@@ -114,11 +121,11 @@ internal static class LinuxBoot
         return false;
     }
 
-    private static string Median(List<double> v) =>
+    internal static string Median(List<double> v) =>
         v.Count == 0 ? "-" : v.Order().ElementAt(v.Count / 2).ToString("F2", CultureInfo.InvariantCulture);
 
-    private static string Range(List<double> v) =>
+    internal static string Range(List<double> v) =>
         v.Count == 0 ? "-" : $"{v.Min().ToString("F2", CultureInfo.InvariantCulture)}–{v.Max().ToString("F2", CultureInfo.InvariantCulture)}";
 
-    private static string Ratio(double a, double b) => (a / b).ToString("F2", CultureInfo.InvariantCulture);
+    internal static string Ratio(double a, double b) => (a / b).ToString("F2", CultureInfo.InvariantCulture);
 }

@@ -10,7 +10,6 @@ namespace Emu.Machine.Devices.Pci;
 /// </summary>
 internal sealed class PamWindow : IMmioDevice
 {
-    public const int Off = 0, ReadOnly = 1, WriteOnly = 2, ReadWrite = 3;
 
     private const int Priority = 3;
 
@@ -50,9 +49,9 @@ internal sealed class PamWindow : IMmioDevice
 
         _overlay = mode switch
         {
-            ReadWrite => _memory.AddRam($"pam-ram-{Gpa:x}", Gpa, _ram, Gpa, Size, priority: Priority),
-            ReadOnly => _memory.AddRam($"pam-rom-{Gpa:x}", Gpa, _ram, Gpa, Size, readOnly: true, priority: Priority),
-            WriteOnly => _memory.AddMmio($"pam-wo-{Gpa:x}", Gpa, Size, this, Priority),
+            PamMode.ReadWrite => _memory.AddRam($"pam-ram-{Gpa:x}", Gpa, _ram, Gpa, Size, priority: Priority),
+            PamMode.ReadOnly => _memory.AddRam($"pam-rom-{Gpa:x}", Gpa, _ram, Gpa, Size, readOnly: true, priority: Priority),
+            PamMode.WriteOnly => _memory.AddMmio($"pam-wo-{Gpa:x}", Gpa, Size, this, Priority),
             _ => null,
         };
     }

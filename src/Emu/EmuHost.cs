@@ -81,9 +81,11 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             TranslateLinear = Machine.Cpu.TranslateForDebugger,
             VcpuThreadId = () => Machine.VcpuThreadId,
             Powerdown = () => Emit("POWERDOWN"),
+            KeyEvent = KeyEvent,
         };
         MachineCommands.Register(commands, Machine, Machine.Memory, control);
         TargetCommands.Register(commands, control);
+        InputCommands.Register(commands, control);
         _monitor = HumanMonitor.Register(commands, Machine.Memory, control);
         MigrationCommands.Register(commands, Migration);
         foreach (string spec in options.Qmp)
@@ -317,6 +319,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
     private static MachineOptions BuildMachineOptions(EmuOptions o, ICharBackend? serial, ICharBackend? debugcon)
     {
         byte[]? kernel = o.Kernel != null ? ReadImage(o.Kernel, "-kernel") : null;
+        BootOptions boot = BootOptions.Parse(o.Boot);
         string? biosPath = o.Kernel == null ? o.Bios ?? DefaultFirmwarePath() : null;
         return new MachineOptions
         {
@@ -329,7 +332,10 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             Firmware = biosPath != null ? ReadImage(biosPath, "-bios") : null,
             FirmwareName = biosPath ?? "",
             DrivePath = o.Drive,
-            BootDevice = o.Boot[0],
+            BootDevice = boot.FirstDevice,
+            BootMenu = boot.Menu,
+            BootMenuWaitMs = boot.MenuWaitMs,
+            RebootTimeoutMs = boot.RebootTimeoutMs,
             Serial = serial,
             Debugcon = debugcon,
             DebugconPort = (ushort)o.DebugconPort,

@@ -38,6 +38,50 @@ public sealed class SeaBiosTests
         Assert.True(TextOnScreen.TryFindAt(screen, "No bootable device.", 1, 1, out _, font), "screendump: no 'No bootable device.'");
     }
 
+    /// <summary>
+    /// <c>-boot menu=on</c>: SeaBIOS offers its menu; ESC (QMP send-key) opens it on the VGA with the ATA disk listed
+    /// as on QEMU, and "1" boots that disk: SYSLINUX starts Linux.
+    /// </summary>
+    [Fact]
+    public void TheBootMenuListsTheDiskAndBootsTheChoice()
+    {
+        using var emu = new EmuProcess("seabios-menu");
+        string disk = Path.Combine(emu.Directory, "syslinux.img");
+        File.Copy(LinuxGuest.File("syslinux.img"), disk);
+        string log = Path.Combine(emu.Directory, "seabios.log");
+        emu.Start(["-bios", SeaBios.Image, "-m", "128M", "-drive", $"file={disk},format=raw", "-boot", "menu=on,splash-time=20000",
+            "-serial", "stdio", "-display", "none", "-qmp", emu.QmpSpec, .. SeaBios.LogTo(log)]);
+        using QmpClient qmp = emu.ConnectQmp();
+        byte[] font = SeaBios.VgaFont();
+        WaitForScreen(qmp, emu, "Press ESC for boot menu.", font);
+        SendKey(qmp, "esc");
+        FrameBuffer menu = WaitForScreen(qmp, emu, "Select boot device:", font);
+        Assert.True(TextOnScreen.TryFindAt(menu, "1. ata0-0: EMU HARDDISK", 1, 1, out _, font), "screendump: the disk is not in the menu");
+        SendKey(qmp, "1");
+        LinuxGuest.WaitForShell(emu);
+        Assert.Contains("SYSLINUX", emu.StandardOutput);
+    }
+
+    private static void SendKey(QmpClient qmp, string qcode) =>
+        qmp.Execute("send-key", new JsonObject { ["keys"] = new JsonArray(new JsonObject { ["type"] = "qcode", ["data"] = qcode }) });
+
+    private static FrameBuffer WaitForScreen(QmpClient qmp, EmuProcess emu, string text, byte[] font)
+    {
+        DateTime end = DateTime.UtcNow + Timeout;
+        int n = 0;
+        while (true)
+        {
+            FrameBuffer screen = ConsoleTests.Screendump(qmp, emu, $"wait{n++}.png");
+            if (TextOnScreen.TryFindAt(screen, text, 1, 1, out _, font))
+            {
+                return screen;
+            }
+
+            Assert.True(DateTime.UtcNow < end, $"'{text}' never appeared on the VGA screen");
+            Thread.Sleep(200);
+        }
+    }
+
     [Fact]
     public void TheClockImageBootsUnderSeaBios()
     {

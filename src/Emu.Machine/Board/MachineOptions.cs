@@ -30,6 +30,15 @@ public sealed record MachineOptions
     /// <summary>The first boot device letter for the firmware (QEMU -boot), through fw_cfg.</summary>
     public char BootDevice { get; init; } = 'c';
 
+    /// <summary>QEMU -boot menu=on: the firmware offers its boot menu (fw_cfg FW_CFG_BOOT_MENU).</summary>
+    public bool BootMenu { get; init; }
+
+    /// <summary>QEMU -boot splash-time: how long the menu prompt waits (fw_cfg etc/boot-menu-wait), or the firmware's default.</summary>
+    public int? BootMenuWaitMs { get; init; }
+
+    /// <summary>QEMU -boot reboot-timeout: after a failed boot, retry after this many ms; -1 waits (etc/boot-fail-wait).</summary>
+    public int RebootTimeoutMs { get; init; } = -1;
+
     public ICharBackend? Serial { get; init; }
 
     public ICharBackend? Debugcon { get; init; }

@@ -54,7 +54,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         new IsaDebugExit(code => GuestExit(code)).Register(Io);
         Rtc = new Mc146818(Clock, Pic, options.RamSizeBytes, options.RtcBase);
         Rtc.Register(Io);
-        FwCfg = new FwCfg(options.RamSizeBytes, bootDevice: options.BootDevice);
+        FwCfg = new FwCfg(options.RamSizeBytes, bootDevice: options.BootDevice, bootMenu: options.BootMenu);
         FwCfg.Register(Io);
         AddFirmwareFiles(options);
         Keyboard = new I8042(Pic);
@@ -229,7 +229,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
 
     /// <summary>
     /// What QEMU's fw_cfg gives SeaBIOS beside the numbered items: the E820 RAM map, the boot-failure wait (-1:
-    /// wait for a key, as QEMU without -boot reboot-timeout) and an empty boot order. Emu's own BIOS reads none.
+    /// wait for a key, as QEMU without -boot reboot-timeout), the boot menu's wait (-boot splash-time) and an empty
+    /// boot order. Emu's own BIOS reads none.
     /// </summary>
     private void AddFirmwareFiles(MachineOptions options)
     {
@@ -238,7 +239,12 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(e820.AsSpan(8), options.RamSizeBytes);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(e820.AsSpan(16), 1);
         FwCfg.AddFile("etc/e820", e820);
-        FwCfg.AddFile("etc/boot-fail-wait", BitConverter.GetBytes(-1));
+        FwCfg.AddFile("etc/boot-fail-wait", BitConverter.GetBytes(options.RebootTimeoutMs));
+        if (options.BootMenu && options.BootMenuWaitMs is int wait)
+        {
+            FwCfg.AddFile("etc/boot-menu-wait", BitConverter.GetBytes((ushort)wait));
+        }
+
         FwCfg.AddFile("bootorder", []);
     }
 

@@ -42,4 +42,7 @@ public sealed class MachineControl
 
     /// <summary>QEMU qmp_system_powerdown: the power button (emits POWERDOWN).</summary>
     public Action? Powerdown { get; init; }
+
+    /// <summary>A key to the guest's keyboard: set 1 make code, E0 prefix, down or up (send-key); null: no keyboard.</summary>
+    public Action<int, bool, bool>? KeyEvent { get; init; }
 }

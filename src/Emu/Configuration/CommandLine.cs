@@ -121,10 +121,7 @@ public static class CommandLine
             throw new ConfigurationException($"emu: option '-display': '{o.Display}' is not supported (use none or sdl)");
         }
 
-        if (o.Boot.Length == 0 || o.Boot.Any(c => c is not ('a' or 'c' or 'd' or 'n')))
-        {
-            throw new ConfigurationException($"emu: option '-boot': '{o.Boot}' is not a boot order of a, c, d, n");
-        }
+        _ = BootOptions.Parse(o.Boot);
 
         if (o.Smp != 1)
         {

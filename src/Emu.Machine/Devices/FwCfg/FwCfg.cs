@@ -35,7 +35,7 @@ public sealed class FwCfg : IIoDevice, IVmState<FwCfgState>
     private uint _curOffset;
 
     /// <summary>The items every PC has: signature, id, RAM size, CPU count, boot device, and an empty directory.</summary>
-    public FwCfg(ulong ramSizeBytes, ushort cpuCount = 1, char bootDevice = 'c')
+    public FwCfg(ulong ramSizeBytes, ushort cpuCount = 1, char bootDevice = 'c', bool bootMenu = false)
     {
         AddBytes(FwCfgKey.Signature, "QEMU"u8.ToArray());
         AddU32(FwCfgKey.Id, 1);
@@ -45,7 +45,7 @@ public sealed class FwCfg : IIoDevice, IVmState<FwCfgState>
         AddU16(FwCfgKey.NbCpus, cpuCount);
         AddU16(FwCfgKey.MaxCpus, cpuCount);
         AddU16(FwCfgKey.BootDevice, bootDevice);
-        AddU16(FwCfgKey.BootMenu, 0);
+        AddU16(FwCfgKey.BootMenu, bootMenu ? (ushort)1 : (ushort)0);
         RebuildFileDirectory();
     }
 

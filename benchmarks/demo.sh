@@ -276,6 +276,10 @@ for i in $(seq 1 100); do
 done
 say "source: $(json_str status "$(qmp_ok source query-status)"); destination: $(json_str status "$(qmp_ok destination query-status)")"
 
+# The picture of this migration, pass by pass (Emu's x-emu-migration-report): a PNG plot, and CSV/JSON beside it.
+qmp_ok source x-emu-migration-report "{\"filename\":\"$OUT/migration\"}" >/dev/null
+say "the migration, pass by pass: $OUT/migration.png (data: migration.csv, migration.json)"
+
 if [ $headless -eq 1 ]; then
     sleep "$AFTER_SECONDS"
     say "pictures:"

@@ -127,6 +127,15 @@ public sealed partial class MigrationThread
         }
     }
 
+    /// <summary>Every pass of this migration, for its report (x-emu-migration-report).</summary>
+    public Report.MigrationPassLog Passes { get; } = new();
+
+    private void OnPass(long pass)
+    {
+        Passes.Add(Report.MigrationPassLog.Take(pass, _stats, Ram!.LastSyncDirtiedPages, _machine.ThrottlePercent, MonotonicClock.NowMs));
+        _emit("MIGRATION_PASS", new JsonObject { ["pass"] = pass });
+    }
+
     private void Run()
     {
         try
@@ -145,7 +154,7 @@ public sealed partial class MigrationThread
 
             ApplyRateLimit();
             SaveVmWriter.WriteHeader(_stream);
-            Ram = new RamSaver(_machine.RamBlocks, _stats, _autoConverge, pass => _emit("MIGRATION_PASS", new JsonObject { ["pass"] = pass }));
+            Ram = new RamSaver(_machine.RamBlocks, _stats, _autoConverge, OnPass);
             if (_options.Capabilities.WantsReturnPath)
             {
                 OpenReturnPath(_stream);

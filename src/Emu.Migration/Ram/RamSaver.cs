@@ -218,6 +218,9 @@ public sealed partial class RamSaver
         DisableXbzrle();
     }
 
+    /// <summary>Pages the last sync found newly dirty (written since the sync before).</summary>
+    public long LastSyncDirtiedPages { get; private set; }
+
     /// <summary>
     /// QEMU migration_bitmap_sync: takes each block's dirty log into its migration bitmap, counts the newly dirty
     /// pages, and when a ≥1 s period has closed, evaluates auto-converge and the dirty page rate. Emits the pass.
@@ -240,6 +243,7 @@ public sealed partial class RamSaver
             }
 
             Volatile.Write(ref _dirtyPages, _dirtyPages + fresh);
+            LastSyncDirtiedPages = fresh;
             _numDirtyPagesPeriod += fresh;
             _stats.DirtyBytesLastSync = RemainingBytes;
             _stats.RemainingBytes = RemainingBytes;

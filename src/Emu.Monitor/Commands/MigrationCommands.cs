@@ -28,6 +28,7 @@ public static class MigrationCommands
         table.Add("migrate-start-postcopy", _ => Run(mig.StartPostcopy));
         table.Add("migrate-pause", _ => Run(mig.Pause), allowOob: true);
         table.Add("migrate-recover", args => Run(() => mig.Recover(RequiredString(args, "uri"))), allowOob: true);
+        MigrationReportCommand.Register(table, mig);
     }
 
     private static JsonNode? Run(Action action)

@@ -1,0 +1,36 @@
+using System.Text.Json.Nodes;
+using Emu.Migration.Precopy;
+using Emu.Migration.Report;
+using Emu.Reports;
+
+namespace Emu.Monitor.Commands;
+
+/// <summary>
+/// <c>x-emu-migration-report {"filename": PREFIX}</c> (Emu's; QEMU has none): writes the picture of the last
+/// outgoing migration, running or finished, as PREFIX.png, PREFIX.csv and PREFIX.json, and returns their paths.
+/// </summary>
+public static class MigrationReportCommand
+{
+    public const string Name = "x-emu-migration-report";
+
+    public static void Register(QmpCommandTable table, MigrationController mig) => table.Add(Name, args =>
+    {
+        var a = new QmpArguments(args, "filename");
+        string prefix = a.GetString("filename");
+        IReadOnlyList<MigrationPass> passes = mig.OutgoingThread?.Passes.Snapshot() ?? [];
+        if (passes.Count == 0)
+        {
+            throw QmpException.Generic("There is no outgoing migration with a pass to report");
+        }
+
+        try
+        {
+            MigrationReportWriter.Files f = MigrationReportWriter.Write(passes, prefix, $"migration: {passes.Count} passes, {mig.Status.ToQmp()}");
+            return new JsonObject { ["png"] = f.Png, ["csv"] = f.Csv, ["json"] = f.Json };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw QmpException.Generic($"Could not write the migration report '{prefix}': {e.Message}");
+        }
+    });
+}

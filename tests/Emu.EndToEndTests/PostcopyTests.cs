@@ -100,6 +100,55 @@ public sealed class PostcopyTests
         pair.CheckInvariantOnDestination();
     }
 
+    /// <summary>
+    /// migrate_cancel once postcopy has switched (QEMU qmp_migrate_cancel): the guest's state lives on the
+    /// destination, so a cancel could only lose it. It is refused with QEMU's error in postcopy-active and in
+    /// postcopy-paused, nothing changes, and the migration recovers and completes.
+    /// </summary>
+    [Fact]
+    public void MigrateCancelAfterThePostcopySwitchIsRefusedAndTheMigrationCompletes()
+    {
+        using var pair = MigrationPair.StartPostcopy("pc-nocancel");
+        SlowPostcopy(pair);
+        pair.MigrateAndSwitch();
+        AssertCancelRefused(pair, "postcopy-active");
+
+        pair.SourceQmp.Execute("migrate-pause");
+        pair.WaitForSourceStatus("postcopy-paused");
+        pair.WaitForDestinationStatus("postcopy-paused");
+        AssertCancelRefused(pair, "postcopy-paused");
+
+        Recover(pair, Loopback.FreeTcpPort());
+        Assert.DoesNotContain("cancelling", MigrationPair.MigrationEvents(pair.SourceQmp, "completed"));
+        pair.CheckInvariantOnDestination();
+    }
+
+    /// <summary>
+    /// A second migrate-recover while the first one's listener waits for the source is refused with QEMU's words
+    /// (postcopy_recover_triggered); the first listener still takes the resume.
+    /// </summary>
+    [Fact]
+    public void SecondMigrateRecoverWhileTheFirstListensIsRefusedAsTriggeredAlready()
+    {
+        using var pair = MigrationPair.StartPostcopy("pc-recover-twice");
+        SlowPostcopy(pair);
+        pair.MigrateAndSwitch();
+        pair.SourceQmp.Execute("migrate-pause");
+        pair.WaitForSourceStatus("postcopy-paused");
+        pair.WaitForDestinationStatus("postcopy-paused");
+
+        int port = Loopback.FreeTcpPort();
+        pair.DestinationQmp.Execute("migrate-recover", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" });
+        var e = Assert.Throws<QmpErrorException>(() =>
+            pair.DestinationQmp.Execute("migrate-recover", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{Loopback.FreeTcpPort()}" }));
+        Assert.Equal("GenericError", e.ErrorClass);
+        Assert.Equal("Migrate recovery is triggered already", e.Desc);
+        Assert.Equal("postcopy-paused", MigrationPair.Status(pair.DestinationQmp.Execute("query-migrate").AsObject()));
+
+        Resume(pair, port);
+        pair.CheckInvariantOnDestination();
+    }
+
     [Fact]
     public void DestinationThatLosesTheSourceForGoodFailsCleanly()
     {
@@ -226,11 +275,27 @@ public sealed class PostcopyTests
         return Assert.Single(lines);
     }
 
+    private static void AssertCancelRefused(MigrationPair pair, string status)
+    {
+        string runState = MigrationPair.RunStatus(pair.SourceQmp);
+        var e = Assert.Throws<QmpErrorException>(() => pair.SourceQmp.Execute("migrate_cancel"));
+        Assert.Equal("GenericError", e.ErrorClass);
+        Assert.Equal("Postcopy migration in progress, cannot cancel.", e.Desc);
+        Assert.Equal(status, MigrationPair.Status(pair.QuerySource()));
+        Assert.Equal(runState, MigrationPair.RunStatus(pair.SourceQmp));
+    }
+
     /// <summary>migrate-recover on the destination, migrate resume=true on the source, both complete.</summary>
     private static void Recover(MigrationPair pair, int port)
     {
-        pair.SetParameters(new JsonObject { ["max-postcopy-bandwidth"] = 0 });
         pair.DestinationQmp.Execute("migrate-recover", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" });
+        Resume(pair, port);
+    }
+
+    /// <summary>migrate resume=true on the source to the destination's recover listener, both complete.</summary>
+    private static void Resume(MigrationPair pair, int port)
+    {
+        pair.SetParameters(new JsonObject { ["max-postcopy-bandwidth"] = 0 });
         pair.SourceQmp.Execute("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}", ["resume"] = true });
         pair.WaitForSourceStatus("completed");
         pair.WaitForDestinationStatus("completed");

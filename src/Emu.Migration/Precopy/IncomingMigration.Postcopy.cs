@@ -43,14 +43,22 @@ public sealed partial class IncomingMigration
     /// <summary>The postcopy side once a return path or postcopy command was seen (blocktime, state).</summary>
     public PostcopyIncoming? Postcopy => _postcopy;
 
-    /// <summary>QEMU qmp_migrate_recover: only while postcopy-paused; listens on <paramref name="uri"/> at once.</summary>
+    /// <summary>
+    /// QEMU qmp_migrate_recover: only while postcopy-paused, and once per pause (postcopy_recover_triggered);
+    /// listens on <paramref name="uri"/> at once.
+    /// </summary>
     internal void Recover(MigrationUri uri)
     {
         lock (_recoverLock)
         {
-            if (_state.Current != MigrationStatus.PostcopyPaused || _recoverListener != null || _shutDown || _recoverTimedOut)
+            if (_state.Current != MigrationStatus.PostcopyPaused || _shutDown || _recoverTimedOut)
             {
                 throw new MigrationException("Migrate recover can only be run when postcopy is paused.");
+            }
+
+            if (_recoverListener != null)
+            {
+                throw new MigrationException("Migrate recovery is triggered already");
             }
 
             if (uri.Kind is not (MigrationUriKind.Tcp or MigrationUriKind.Unix))

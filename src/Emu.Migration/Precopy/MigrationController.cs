@@ -193,8 +193,10 @@ public sealed partial class MigrationController : IDisposable
     }
 
     /// <summary>
-    /// QEMU migrate_fd_cancel: move any running state to cancelling (retrying the compare-and-swap), then shut
-    /// the channel so the thread stops at once; it restarts the source guest and ends in cancelled.
+    /// QEMU qmp_migrate_cancel + migrate_fd_cancel: move any running state to cancelling (retrying the
+    /// compare-and-swap), then shut the channel so the thread stops at once; it restarts the source guest and ends
+    /// in cancelled. Once postcopy has switched, the guest's state lives on the destination and a cancel cannot
+    /// give the source its guest back: it is refused, as QEMU's, and the migration goes on.
     /// </summary>
     public void Cancel()
     {
@@ -209,6 +211,11 @@ public sealed partial class MigrationController : IDisposable
         while (true)
         {
             MigrationStatus s = Status;
+            if (s.IsPostcopy())
+            {
+                throw new MigrationException("Postcopy migration in progress, cannot cancel.");
+            }
+
             if (!s.IsRunning() || s == MigrationStatus.Cancelling)
             {
                 break;

@@ -56,11 +56,10 @@ public sealed class MigrationStateMachine(Action<MigrationStatus>? changed = nul
         Allow(MigrationStatus.PreSwitchover, MigrationStatus.Device, MigrationStatus.PostcopyActive, MigrationStatus.Failed,
             MigrationStatus.Cancelling);
         Allow(MigrationStatus.Device, MigrationStatus.Completed, MigrationStatus.Failed, MigrationStatus.Cancelling);
-        Allow(MigrationStatus.PostcopyActive, MigrationStatus.PostcopyPaused, MigrationStatus.Completed, MigrationStatus.Failed,
-            MigrationStatus.Cancelling);
-        Allow(MigrationStatus.PostcopyPaused, MigrationStatus.PostcopyRecover, MigrationStatus.Failed, MigrationStatus.Cancelling);
-        Allow(MigrationStatus.PostcopyRecover, MigrationStatus.PostcopyActive, MigrationStatus.PostcopyPaused, MigrationStatus.Failed,
-            MigrationStatus.Cancelling);
+        // No cancel after the postcopy switch (QEMU qmp_migrate_cancel): the guest lives on the destination.
+        Allow(MigrationStatus.PostcopyActive, MigrationStatus.PostcopyPaused, MigrationStatus.Completed, MigrationStatus.Failed);
+        Allow(MigrationStatus.PostcopyPaused, MigrationStatus.PostcopyRecover, MigrationStatus.Failed);
+        Allow(MigrationStatus.PostcopyRecover, MigrationStatus.PostcopyActive, MigrationStatus.PostcopyPaused, MigrationStatus.Failed);
         Allow(MigrationStatus.Cancelling, MigrationStatus.Cancelled);
         Allow(MigrationStatus.Completed, MigrationStatus.None);
         Allow(MigrationStatus.Failed, MigrationStatus.None);

@@ -9,7 +9,7 @@ namespace Emu.Migration.Precopy;
 ///           │        │ │        └──────────► postcopy-active ⇄ postcopy-paused ⇄ postcopy-recover
 ///           │        │ └─► postcopy-active ─► completed
 ///           ▼        ▼
-///   any running ─► cancelling ─► cancelled        any running ─► failed
+///   any running but postcopy-* ─► cancelling ─► cancelled        any running ─► failed
 /// completed / failed / cancelled ─► none (a new migration)
 /// </code>
 /// </summary>

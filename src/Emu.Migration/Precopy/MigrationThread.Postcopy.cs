@@ -274,13 +274,10 @@ public sealed partial class MigrationThread
             }
 
             _log.Warning("migration: Detected IO failure for postcopy ({Cause}). Migration paused; {Dirty} pages still to send", cause, Ram!.DirtyPages);
+            // Only migrate resume=true ends the pause: a cancel is refused once postcopy has switched.
             do
             {
                 _resumeSem.Wait();
-                if (_state.Current == MigrationStatus.Cancelling)
-                {
-                    return false;
-                }
             }
             while (_state.Current != MigrationStatus.PostcopyRecover);
 

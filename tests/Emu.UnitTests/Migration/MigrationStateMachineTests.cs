@@ -37,6 +37,9 @@ public class MigrationStateMachineTests
     [InlineData(MigrationStatus.Cancelled, MigrationStatus.Active)]
     [InlineData(MigrationStatus.Cancelling, MigrationStatus.Completed)]
     [InlineData(MigrationStatus.Failed, MigrationStatus.Completed)]
+    [InlineData(MigrationStatus.PostcopyActive, MigrationStatus.Cancelling)]
+    [InlineData(MigrationStatus.PostcopyPaused, MigrationStatus.Cancelling)]
+    [InlineData(MigrationStatus.PostcopyRecover, MigrationStatus.Cancelling)]
     public void IllegalTransitionsAreRejected(MigrationStatus from, MigrationStatus to)
     {
         Assert.False(MigrationStateMachine.IsLegal(from, to));

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Emu.EndToEndTests.Support;
+using B = Emu.EndToEndTests.Support.SaveVmStreamBuilder;
 
 namespace Emu.EndToEndTests;
 
@@ -15,6 +16,7 @@ public sealed class FailureTests
     private static readonly ulong SlowBandwidth = 32UL << 20;
     private static readonly int DestinationRamMiB = 64;
     private static readonly ulong DestinationRam = (ulong)DestinationRamMiB << 20;
+    private static readonly int SnapshotRamMiB = 32;
 
     public static TheoryData<string> HostileStreams => new(HostileStream.Names);
 
@@ -121,6 +123,107 @@ public sealed class FailureTests
         HostileStream stream = HostileStream.Build("wrong-magic", DestinationRam);
         using EmuProcess dst = FeedDestination("one-line", stream);
         Assert.Equal($"emu: {stream.ExpectedError}", dst.StandardError.Trim());
+    }
+
+    /// <summary>
+    /// A snapshot of the real machine with one device section cut out, each section in turn (the list is the
+    /// snapshot's own vmdesc, so a device added later is covered too): the destination exits 1 with one line
+    /// naming the section, and its guest never runs. Only Emu's downtime stamp, a log line's input, may be absent.
+    /// </summary>
+    [Fact]
+    public void DestinationRefusesASnapshotWithoutAnyOneDeviceSection()
+    {
+        SnapshotDeviceSections snapshot = SnapshotDeviceSections.Parse(SaveRunningGuest("fail-nosection-src"));
+        Assert.Contains(snapshot.Sections, s => s.Name == "cpu");
+        Assert.Contains(snapshot.Sections, s => s.Name == "globalstate");
+        var wrong = new List<string>();
+        foreach (SnapshotDeviceSections.Section section in snapshot.Sections)
+        {
+            if (section.Name == "emu-downtime")
+            {
+                continue;
+            }
+
+            byte[] cut = snapshot.Without(section);
+            using var dst = new EmuProcess($"fail-nosection-{section.Name}-{section.Instance}");
+            string path = Path.Combine(dst.Directory, "cut.qevm");
+            File.WriteAllBytes(path, cut);
+            dst.Start("-m", $"{SnapshotRamMiB}M", "-kernel", EmuProcess.GuestPath("ab"), "-serial", $"file:{dst.SerialPath}", "-display", "none",
+                "-incoming", $"file:{path}");
+            string expected = $"emu: savevm: stream ended at offset 0x{cut.Length:x} without the section '{section.Name}' (instance {section.Instance})";
+            if (!ExitsBeforeTheGuestRuns(dst) || dst.ExitCode != 1 || dst.StandardError.Trim() != expected)
+            {
+                wrong.Add($"without '{section.Name}' ({section.Instance}): exit {dst.ExitCode?.ToString() ?? "none"}, serial '{dst.Serial}', stderr '{dst.StandardError.Trim()}', expected '{expected}'");
+            }
+        }
+
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
+    /// <summary>
+    /// In postcopy the device state comes in the PACKAGED blob between LISTEN and RUN: a package without the cpu
+    /// section is refused at RUN, before the destination guest would run from the CPU's reset state.
+    /// </summary>
+    [Fact]
+    public void PostcopyDestinationRefusesAPackageWithoutTheCpuSection()
+    {
+        SnapshotDeviceSections snapshot = SnapshotDeviceSections.Parse(SaveRunningGuest("fail-nocpu-src"));
+        byte[] package = new B().Cmd(B.CmdPostcopyListen)
+            .Bytes(snapshot.DeviceStateWithout(snapshot.Find("cpu")))
+            .Cmd(B.CmdPostcopyRun)
+            .ToArray();
+        byte[] stream = new B().Header().Cmd(B.CmdOpenReturnPath).PostcopyAdvise().RamSetup((ulong)SnapshotRamMiB << 20)
+            .Packaged(package)
+            .ToArray();
+
+        int port = Loopback.FreeTcpPort();
+        using EmuProcess dst = EmuProcess.StartGuest("ab", "fail-nocpu-postcopy", "-m", $"{SnapshotRamMiB}M", "-incoming", $"tcp:127.0.0.1:{port}");
+        using (QmpClient qmp = dst.ConnectQmp())
+        {
+            MigrationPair.SetCapability(qmp, "postcopy-ram");
+        }
+
+        // Returns once the destination closed the channel: refused (fixed) or paused on the stream's end.
+        Loopback.SendAndClose(port, stream, Timeout);
+        Assert.True(ExitsBeforeTheGuestRuns(dst), $"the guest ran without its CPU state{dst.Diagnostics()}");
+        Assert.Equal(1, dst.ExitCode);
+        string[] errorLines = Array.FindAll(dst.StandardError.Split('\n', StringSplitOptions.TrimEntries), l => l.StartsWith("emu: ", StringComparison.Ordinal));
+        Assert.Equal(["emu: postcopy: the device state ended at RUN without the section 'cpu' (instance 0)"], errorLines);
+    }
+
+    /// <summary>Waits until the process exits (true) or its guest writes to the serial line (false), within the timeout.</summary>
+    private static bool ExitsBeforeTheGuestRuns(EmuProcess emu)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!emu.HasExited)
+        {
+            if (emu.Serial != "")
+            {
+                return false;
+            }
+
+            Assert.True(clock.Elapsed < Timeout, $"neither an exit nor guest output{emu.Diagnostics()}");
+            Thread.Sleep(20);
+        }
+
+        emu.WaitForExit(Timeout);
+        return emu.Serial == "";
+    }
+
+    /// <summary>
+    /// A <c>migrate file:</c> snapshot of a running ab guest with <see cref="SnapshotRamMiB"/> of RAM: restored, it
+    /// would run at once and print its passes, so a destination that accepts a broken one shows it on the serial line.
+    /// </summary>
+    private static byte[] SaveRunningGuest(string name)
+    {
+        using EmuProcess src = EmuProcess.StartGuest("ab", name, "-m", $"{SnapshotRamMiB}M");
+        using QmpClient qmp = src.ConnectQmp();
+        src.WaitForSerial("B", Timeout);
+        string path = Path.Combine(src.Directory, "ab.qevm");
+        qmp.Execute("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 0 });
+        qmp.Execute("migrate", new JsonObject { ["uri"] = $"file:{path}" });
+        MigrationPair.WaitForStatus(qmp, ["completed"], Timeout, src.Diagnostics);
+        return File.ReadAllBytes(path);
     }
 
     private static EmuProcess FeedDestination(string name, HostileStream stream)

@@ -26,6 +26,7 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
     private readonly MigrationOptions _options;
     private readonly RamLoader _ram;
     private readonly Func<VmStateLoader> _packageLoader;
+    private readonly Action<string> _requireDeviceState;
     private readonly Action _startGuest;
     private readonly ILogger _log;
     private readonly Dictionary<string, RamBlock> _blocks = new(StringComparer.Ordinal);
@@ -42,13 +43,14 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
     private long _preemptPagesPlaced;
 
     internal PostcopyIncoming(IMigratableMachine machine, MigrationStateMachine state, MigrationOptions options, RamLoader ram,
-        Func<VmStateLoader> packageLoader, Action startGuest, ILogger log)
+        Func<VmStateLoader> packageLoader, Action<string> requireDeviceState, Action startGuest, ILogger log)
     {
         _machine = machine;
         _state = state;
         _options = options;
         _ram = ram;
         _packageLoader = packageLoader;
+        _requireDeviceState = requireDeviceState;
         _startGuest = startGuest;
         _log = log;
         foreach (RamBlock b in machine.RamBlocks)
@@ -296,7 +298,10 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
         StartListening?.Invoke();
     }
 
-    /// <summary>QEMU loadvm_postcopy_handle_run: the guest starts now; the load loops that read the package quit.</summary>
+    /// <summary>
+    /// QEMU loadvm_postcopy_handle_run: the device state is complete (every expected section arrived, else the
+    /// load is refused and the guest never runs); the guest starts now; the load loops that read the package quit.
+    /// </summary>
     private void HandleRun(long at)
     {
         if (State != PostcopyState.Listening)
@@ -304,6 +309,7 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
             throw new MigrationStreamException($"postcopy: RUN at stream offset 0x{at:x} in state {State}, expected Listening");
         }
 
+        _requireDeviceState("postcopy: the device state ended at RUN");
         SetState(PostcopyState.Running);
         _startGuest();
         _log.Information("postcopy: destination guest running, {Missing} pages still missing", PagesMissing);

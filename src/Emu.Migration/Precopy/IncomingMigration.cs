@@ -27,6 +27,7 @@ public sealed partial class IncomingMigration
     private MigrationListener? _listener;
     private MigrationConnection? _connection;
     private Thread? _thread;
+    private string? _error;
 
     internal IncomingMigration(IMigratableMachine machine, MigrationStateMachine state, MigrationUri uri, ILogger log, bool autostart,
         Action<string>? failed, MigrationOptions? options = null)
@@ -40,8 +41,8 @@ public sealed partial class IncomingMigration
         _failed = failed;
     }
 
-    /// <summary>The error line of a failed load, or null.</summary>
-    public string? Error { get; private set; }
+    /// <summary>The error line of a failed load (the first failure), or null.</summary>
+    public string? Error => Volatile.Read(ref _error);
 
     /// <summary>Source stop → destination start, in ms, once known (both on one host's CLOCK_MONOTONIC).</summary>
     public double? TruePauseMs { get; private set; }
@@ -130,7 +131,7 @@ public sealed partial class IncomingMigration
         _ram = new RamLoader(_machine.RamBlocks);
         var devices = new List<IVmStateDevice>(_machine.Devices) { _globalState, _downtime };
         _postcopy = _connection!.IsBidirectional
-            ? new PostcopyIncoming(_machine, _state, _options, _ram, () => new VmStateLoader(devices, [], _postcopy), StartGuest, _log)
+            ? new PostcopyIncoming(_machine, _state, _options, _ram, () => _loader!.ForPackage(_postcopy), RequireDeviceState, StartGuest, _log)
             {
                 Channel = _connection.Stream,
             }
@@ -152,6 +153,8 @@ public sealed partial class IncomingMigration
             throw new MigrationStreamException($"savevm: stream ended at offset 0x{s.Position:x} without a 'ram' section");
         }
 
+        RequireDeviceState($"savevm: stream ended at offset 0x{s.Position:x}");
+
         if (_postcopy != null && _postcopy.State > PostcopyState.Advise)
         {
             throw new MigrationStreamException($"postcopy: stream ended at offset 0x{s.Position:x} in postcopy state {_postcopy.State} before RUN");
@@ -162,6 +165,25 @@ public sealed partial class IncomingMigration
         _state.TrySet(MigrationStatus.Active, MigrationStatus.Completed);
         _log.Information("migration: incoming completed, {Pages} pages, {Devices} device sections, run state {RunState}",
             _ram.PagesLoaded, _loader.DeviceSectionsLoaded, _machine.RunState.ToQmp());
+    }
+
+    /// <summary>
+    /// Refuses a load whose device state ended (EOF, or postcopy's RUN) without a section this machine expects:
+    /// the CPU, every device, and globalstate. <paramref name="where"/> starts the error line. The downtime stamp
+    /// may be absent: it only feeds a log line.
+    /// </summary>
+    private void RequireDeviceState(string where)
+    {
+        List<IVmStateDevice> missing = _loader!.MissingDevices([.. _machine.Devices, _globalState!]);
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        string names = string.Join(", ", missing.Select(d => $"'{d.SectionName}' (instance {d.InstanceId})"));
+        throw new MigrationStreamException(missing.Count == 1
+            ? $"{where} without the section {names}"
+            : $"{where} without the sections {names}");
     }
 
     /// <summary>
@@ -206,7 +228,13 @@ public sealed partial class IncomingMigration
 
     private void Fail(string message)
     {
-        Error = message;
+        // The first failure is the cause (a postcopy load refused at RUN also ends its listen thread's read later).
+        if (Interlocked.CompareExchange(ref _error, message, null) != null)
+        {
+            _log.Debug("migration: after the load failed: {Error}", message);
+            return;
+        }
+
         MigrationStatus st;
         while ((st = _state.Current).IsRunning() && st != MigrationStatus.Cancelling)
         {

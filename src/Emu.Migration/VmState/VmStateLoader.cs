@@ -16,6 +16,10 @@ public sealed class VmStateLoader
     private readonly Dictionary<(string, uint), ILiveSectionLoader> _live = [];
     private readonly Dictionary<uint, ILiveSectionLoader> _liveById = [];
     private readonly HashSet<uint> _seenIds = [];
+
+    // Shared with the loaders of PACKAGED blobs made by ForPackage: the device state of one migration is what
+    // arrived on the main stream and in its packages together.
+    private readonly HashSet<(string, uint)> _devicesLoaded;
     private readonly IVmCommandHandler? _commands;
     private readonly string _machineType;
 
@@ -37,7 +41,22 @@ public sealed class VmStateLoader
 
         _commands = commands;
         _machineType = machineType;
+        _devicesLoaded = [];
     }
+
+    private VmStateLoader(VmStateLoader main, IVmCommandHandler? commands)
+    {
+        _devices = main._devices;
+        _devicesLoaded = main._devicesLoaded;
+        _commands = commands;
+        _machineType = main._machineType;
+    }
+
+    /// <summary>
+    /// A loader for a PACKAGED blob (QEMU loadvm_handle_cmd_packaged): the same device sections, no live ones, and
+    /// the device sections it loads count as loaded here too (<see cref="MissingDevices"/>).
+    /// </summary>
+    public VmStateLoader ForPackage(IVmCommandHandler? commands) => new(this, commands);
 
     /// <summary>
     /// Whether a JSON vmdesc may follow EOF (precopy). A postcopy stream ends at EOF: peeking for a vmdesc there
@@ -47,6 +66,25 @@ public sealed class VmStateLoader
 
     /// <summary>Device sections loaded so far, for checks after the load.</summary>
     public int DeviceSectionsLoaded { get; private set; }
+
+    /// <summary>
+    /// Those of <paramref name="expected"/> whose section has not been loaded, here or by a package loader made from
+    /// this one, in the order given. A destination calls it where the device state ends (EOF, or postcopy's RUN):
+    /// a device left with its reset state would run a guest that is not the source's.
+    /// </summary>
+    public List<IVmStateDevice> MissingDevices(IEnumerable<IVmStateDevice> expected)
+    {
+        var missing = new List<IVmStateDevice>();
+        foreach (IVmStateDevice d in expected)
+        {
+            if (!_devicesLoaded.Contains((d.SectionName, (uint)d.InstanceId)))
+            {
+                missing.Add(d);
+            }
+        }
+
+        return missing;
+    }
 
     /// <summary>Header, configuration, then sections until EOF (true) or a command ends the loop (false).</summary>
     public bool Load(MigrationStream s)
@@ -168,6 +206,7 @@ public sealed class VmStateLoader
             }
 
             DeviceSectionsLoaded++;
+            _devicesLoaded.Add((idStr, instance));
         }
         else
         {

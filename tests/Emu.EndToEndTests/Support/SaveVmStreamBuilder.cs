@@ -18,7 +18,8 @@ public sealed class SaveVmStreamBuilder
     public const uint Magic = 0x5145564D;
     public const uint Version = 3;
     public const string MachineType = "pc-emu";
-    public const byte Eof = 0x00, SectionStart = 0x01, SectionPart = 0x02, SectionEnd = 0x03, SectionFull = 0x04, Configuration = 0x07, Footer = 0x7E;
+    public const byte Eof = 0x00, SectionStart = 0x01, SectionPart = 0x02, SectionEnd = 0x03, SectionFull = 0x04, Configuration = 0x07, Command = 0x08, Footer = 0x7E;
+    public const ushort CmdOpenReturnPath = 1, CmdPostcopyAdvise = 3, CmdPostcopyListen = 4, CmdPostcopyRun = 5, CmdPackaged = 7;
     public const ulong RamZero = 0x02, RamMemSize = 0x04, RamPage = 0x08, RamEos = 0x10, RamContinue = 0x20;
     public const string RamSection = "ram";
     public const uint RamSectionVersion = 4;
@@ -103,6 +104,17 @@ public sealed class SaveVmStreamBuilder
         Array.Fill(page, fill);
         return Bytes(page);
     }
+
+    /// <summary>A QEMU_VM_COMMAND record: 0x08, be16 command, be16 payload length, payload.</summary>
+    public SaveVmStreamBuilder Cmd(ushort command, ReadOnlySpan<byte> payload = default) =>
+        U8(Command).U16(command).U16(checked((ushort)payload.Length)).Bytes(payload);
+
+    /// <summary>POSTCOPY_ADVISE with this build's 4 KiB page size as summary and target page size.</summary>
+    public SaveVmStreamBuilder PostcopyAdvise() => U8(Command).U16(CmdPostcopyAdvise).U16(16).U64(PageSize).U64(PageSize);
+
+    /// <summary>PACKAGED: be32 length, then the nested stream (postcopy's device state between LISTEN and RUN).</summary>
+    public SaveVmStreamBuilder Packaged(ReadOnlySpan<byte> package) =>
+        U8(Command).U16(CmdPackaged).U16(4).U32(checked((uint)package.Length)).Bytes(package);
 
     public byte[] ToArray() => _bytes.ToArray();
 }

@@ -9,8 +9,11 @@ namespace Emu.UnitTests.Migration;
 /// <summary>Builds savevm streams in memory from a fake machine, the way the migration thread writes them.</summary>
 internal static class TestStreams
 {
-    /// <summary>Header, RAM START (setup), RAM END (complete), globalstate and device FULL sections, EOF, vmdesc.</summary>
-    public static byte[] SaveFull(FakeMachine m, MigrationStats? stats = null)
+    /// <summary>
+    /// Header, RAM START (setup), RAM END (complete), globalstate and device FULL sections (but those
+    /// <paramref name="include"/> turns down), EOF, vmdesc.
+    /// </summary>
+    public static byte[] SaveFull(FakeMachine m, MigrationStats? stats = null, Func<IVmStateDevice, bool>? include = null)
     {
         var ms = new MemoryStream();
         var s = MigrationStream.ForWriting(ms);
@@ -27,6 +30,7 @@ internal static class TestStreams
         global.Store(Emu.Machine.Board.RunState.Running);
         var sections = new List<IVmStateDevice> { global };
         sections.AddRange(m.Devices);
+        sections.RemoveAll(d => include?.Invoke(d) == false);
         uint id = 1;
         foreach (IVmStateDevice d in sections)
         {

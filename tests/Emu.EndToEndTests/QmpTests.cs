@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using System.Text;
 using System.Text.Json.Nodes;
 using Emu.EndToEndTests.Support;
 
@@ -73,6 +75,49 @@ public sealed class QmpTests
         Assert.Contains($"emu: terminating on signal {name}", emu.StandardError);
     }
 
+    /// <summary>
+    /// Emu's QMP server takes 64 clients at once (MonitorClientLimit.MaxClients; QEMU's monitor takes one): each
+    /// one more is sent a GenericError line and closed, the connected clients still answer, and however many knock,
+    /// the process's threads stay bounded (a thread per client made 5,015 threads for 5,000 idle clients).
+    /// </summary>
+    [Fact]
+    public void ClientsOverTheCapAreRefusedAndTheConnectedOnesStillAnswer()
+    {
+        const int maxClients = 64;
+        using var emu = EmuProcess.StartGuest("ab", "qmp-cap", "-m", "32M");
+        using QmpClient first = emu.ConnectQmp();
+        int threadsBefore = Directory.GetDirectories($"/proc/{emu.ProcessId}/task").Length;
+        var idle = new List<Socket>();
+        try
+        {
+            for (int i = 1; i < maxClients; i++)
+            {
+                Socket s = ConnectRaw(emu.QmpSocketPath);
+                idle.Add(s);
+                Assert.Contains("\"QMP\"", ReadToLineEnd(s));
+            }
+
+            for (int i = 0; i < 4 * maxClients; i++)
+            {
+                using Socket extra = ConnectRaw(emu.QmpSocketPath);
+                string refused = ReadToLineEnd(extra);
+                Assert.Contains($"\"desc\": \"qmp: {maxClients} clients are connected, the most this server serves at once; connection refused\"", refused);
+                Assert.Equal(0, extra.Receive(new byte[16]));
+            }
+
+            Assert.Equal("running", first.Execute("query-status")["status"]!.GetValue<string>());
+            int threadsAfter = Directory.GetDirectories($"/proc/{emu.ProcessId}/task").Length;
+            Assert.InRange(threadsAfter - threadsBefore, 0, maxClients + 16);
+        }
+        finally
+        {
+            foreach (Socket s in idle)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
     [Fact]
     public void PmemsaveWritesGuestMemory()
     {
@@ -85,5 +130,26 @@ public sealed class QmpTests
         byte[] mbi = File.ReadAllBytes(path);
         Assert.Equal(639u, BitConverter.ToUInt32(mbi, 4));
         Assert.Equal(31u * 1024, BitConverter.ToUInt32(mbi, 8));
+    }
+
+    private static Socket ConnectRaw(string path)
+    {
+        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = (int)Timeout.TotalMilliseconds };
+        s.Connect(new UnixDomainSocketEndPoint(path));
+        return s;
+    }
+
+    /// <summary>Bytes up to the first CRLF (one QMP line); fails if the server closes first.</summary>
+    private static string ReadToLineEnd(Socket s)
+    {
+        var text = new StringBuilder();
+        byte[] one = new byte[1];
+        while (!text.ToString().EndsWith("\r\n", StringComparison.Ordinal))
+        {
+            Assert.True(s.Receive(one) == 1, $"the server closed after '{text}'");
+            text.Append((char)one[0]);
+        }
+
+        return text.ToString();
     }
 }

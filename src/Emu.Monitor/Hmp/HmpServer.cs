@@ -7,7 +7,8 @@ namespace Emu.Monitor.Hmp;
 
 /// <summary>
 /// QEMU's <c>-monitor unix:PATH,server,wait=off</c> (or <c>tcp:HOST:PORT,…</c>): the human monitor on a socket,
-/// one thread per connected client (as <c>socat - UNIX-CONNECT:PATH</c> or <c>nc</c> would use it).
+/// one thread per connected client (as <c>socat - UNIX-CONNECT:PATH</c> or <c>nc</c> would use it), up to
+/// <see cref="MonitorClientLimit.MaxClients"/> at once: one more reads a line saying so and is closed.
 /// </summary>
 public sealed class HmpServer : IDisposable
 {
@@ -16,12 +17,17 @@ public sealed class HmpServer : IDisposable
     private readonly HumanMonitor _monitor;
     private readonly Socket _listener;
     private readonly string? _unixPath;
+    private readonly MonitorClientLimit _limit = new();
+    private readonly string _endpoint;
+    private readonly byte[] _tooMany;
 
     public HmpServer(HumanMonitor monitor, QmpEndpoint endpoint)
     {
         _monitor = monitor;
         _unixPath = endpoint.Kind == QmpEndpointKind.Unix ? endpoint.Path : null;
-        _listener = endpoint.Listen(4, out _);
+        _listener = endpoint.Listen(4, out QmpEndpoint bound);
+        _endpoint = bound.ToString();
+        _tooMany = Encoding.UTF8.GetBytes($"monitor: {_limit.Max} clients are connected, the most this monitor serves at once; connection refused\r\n");
         new Thread(AcceptLoop) { Name = "monitor/accept", IsBackground = true }.Start();
         Log.Information("monitor: listening on {Endpoint}", endpoint);
     }
@@ -49,11 +55,29 @@ public sealed class HmpServer : IDisposable
                 return;
             }
 
+            if (!_limit.TryEnter())
+            {
+                _limit.Refuse(client, _tooMany, Log, $"monitor on {_endpoint}");
+                continue;
+            }
+
             new Thread(() => Serve(client)) { Name = "monitor/client", IsBackground = true }.Start();
         }
     }
 
     private void Serve(Socket client)
+    {
+        try
+        {
+            ServeUntilGone(client);
+        }
+        finally
+        {
+            _limit.Leave();
+        }
+    }
+
+    private void ServeUntilGone(Socket client)
     {
         using (client)
         using (var stream = new NetworkStream(client, ownsSocket: false))

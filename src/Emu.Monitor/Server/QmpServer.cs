@@ -6,8 +6,9 @@ using Serilog;
 namespace Emu.Monitor.Server;
 
 /// <summary>
-/// QEMU's QMP monitor on a unix or TCP socket (<c>-qmp unix:PATH,server,wait=off</c>): any number of clients
-/// at once, each greeted, negotiated with qmp_capabilities, then served from <see cref="QmpCommandTable"/>.
+/// QEMU's QMP monitor on a unix or TCP socket (<c>-qmp unix:PATH,server,wait=off</c>): up to
+/// <see cref="MonitorClientLimit.MaxClients"/> clients at once (one more is sent a GenericError line and closed),
+/// each greeted, negotiated with qmp_capabilities, then served from <see cref="QmpCommandTable"/>.
 /// Events go to every negotiated client in the order they were emitted. Responses and events are one line each,
 /// terminated by CRLF, as QEMU writes them.
 /// </summary>
@@ -22,6 +23,7 @@ public sealed class QmpServer : IQmpEvents, IDisposable
     private readonly QmpVersion _version;
     private readonly object _clientsLock = new();
     private readonly List<QmpConnection> _clients = [];
+    private readonly MonitorClientLimit _limit = new();
     private Socket? _listener;
     private Thread? _acceptThread;
     private int _nextClientId;
@@ -146,7 +148,10 @@ public sealed class QmpServer : IQmpEvents, IDisposable
     {
         lock (_clientsLock)
         {
-            _clients.Remove(client);
+            if (_clients.Remove(client))
+            {
+                _limit.Leave();
+            }
         }
     }
 
@@ -155,9 +160,20 @@ public sealed class QmpServer : IQmpEvents, IDisposable
         ["QMP"] = new JsonObject { ["version"] = _version.ToQmp(), ["capabilities"] = QmpDispatcher.OfferedCapabilities() },
     });
 
+    /// <summary>What a client over the cap reads before its socket closes: a QMP error, which any client parses.</summary>
+    private byte[] TooManyClients() => QmpJsonWriter.ToLine(new JsonObject
+    {
+        ["error"] = new JsonObject
+        {
+            ["class"] = "GenericError",
+            ["desc"] = $"qmp: {_limit.Max} clients are connected, the most this server serves at once; connection refused",
+        },
+    });
+
     private void AcceptLoop()
     {
         byte[] greeting = Greeting();
+        byte[] tooMany = TooManyClients();
         while (!_disposed)
         {
             Socket socket;
@@ -177,11 +193,18 @@ public sealed class QmpServer : IQmpEvents, IDisposable
                 continue;
             }
 
+            if (!_limit.TryEnter())
+            {
+                _limit.Refuse(socket, tooMany, Log, $"qmp on {BoundEndpoint}");
+                continue;
+            }
+
             var client = new QmpConnection(Interlocked.Increment(ref _nextClientId), socket, this, _dispatcher);
             lock (_clientsLock)
             {
                 if (_disposed)
                 {
+                    _limit.Leave();
                     socket.Dispose();
                     break;
                 }

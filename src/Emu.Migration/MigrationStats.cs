@@ -80,7 +80,10 @@ public sealed class MigrationStats
         set => Volatile.Write(ref _totalRamBytes, value);
     }
 
-    /// <summary>Throughput of the last 100 ms window, or of the whole migration once completed.</summary>
+    /// <summary>
+    /// Throughput in Mbit/s of the last 100 ms window, or of the whole migration once completed, counting bytes
+    /// that left the host (<see cref="Stream.MigrationStream.BytesSent"/>), not bytes still queued for the link.
+    /// </summary>
     public double Mbps
     {
         get => BitConverter.Int64BitsToDouble(Volatile.Read(ref _mbpsBits));

@@ -63,7 +63,7 @@ public sealed partial class MigrationThread
         _stats.DowntimeMs = end - _downtimeStartMs;
         _stats.TotalTimeMs = end - _stats.StartTimeMs;
         long transferMs = Math.Max(1, _stats.TotalTimeMs - _stats.SetupTimeMs);
-        _stats.Mbps = s.Position * 8.0 / transferMs / 1000.0;
+        _stats.Mbps = s.BytesSent * 8.0 / transferMs / 1000.0;
         _stats.RemainingBytes = 0;
         if (_state.TrySet(current, MigrationStatus.Completed))
         {

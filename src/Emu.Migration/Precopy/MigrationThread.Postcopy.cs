@@ -245,7 +245,7 @@ public sealed partial class MigrationThread
 
         long end = MonotonicClock.NowMs;
         _stats.TotalTimeMs = end - _stats.StartTimeMs;
-        _stats.Mbps = s.Position * 8.0 / Math.Max(1, _stats.TotalTimeMs - _stats.SetupTimeMs) / 1000.0;
+        _stats.Mbps = s.BytesSent * 8.0 / Math.Max(1, _stats.TotalTimeMs - _stats.SetupTimeMs) / 1000.0;
         _stats.RemainingBytes = 0;
         if (_state.TrySet(MigrationStatus.PostcopyActive, MigrationStatus.Completed))
         {

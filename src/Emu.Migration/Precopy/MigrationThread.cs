@@ -47,6 +47,7 @@ public sealed partial class MigrationThread
     // QEMU MigrationState iteration and timing fields.
     private long _iterationStartMs;
     private long _iterationInitialBytes;
+    private long _iterationInitialSentBytes;
     private long _iterationInitialPages;
     private double _thresholdBytes;
     private long _downtimeStartMs;
@@ -273,11 +274,14 @@ public sealed partial class MigrationThread
         MigrationParameters p = _options.Parameters;
         long current = _stream!.Position;
         long transferred = current - _iterationInitialBytes;
+
+        // The rate counts bytes that left the host: written ones may still wait in the socket for a slow link.
+        long sent = Math.Max(0, _stream.BytesSent - _iterationInitialSentBytes);
         long timeSpent = nowMs - _iterationStartMs;
-        double bandwidth = (double)transferred / timeSpent;
+        double bandwidth = (double)sent / timeSpent;
         double expectedBwPerMs = p.AvailSwitchoverBandwidthBytesPerSec != 0 ? p.AvailSwitchoverBandwidthBytesPerSec / 1000.0 : bandwidth;
         Volatile.Write(ref _thresholdBytes, expectedBwPerMs * p.DowntimeLimitMs);
-        _stats.Mbps = transferred * 8.0 / (timeSpent / 1000.0) / 1000.0 / 1000.0;
+        _stats.Mbps = sent * 8.0 / (timeSpent / 1000.0) / 1000.0 / 1000.0;
         _stats.PagesPerSecond = (long)((_stats.TotalPages - _iterationInitialPages) / (timeSpent / 1000.0));
         if (_stats.DirtyPagesRate != 0 && transferred > ExpectedDowntimeMinBytes && expectedBwPerMs > 0)
         {
@@ -294,6 +298,7 @@ public sealed partial class MigrationThread
         _stream!.ResetRateLimit();
         _iterationStartMs = nowMs;
         _iterationInitialBytes = _stream.Position;
+        _iterationInitialSentBytes = _stream.BytesSent;
         _iterationInitialPages = _stats.TotalPages;
     }
 

@@ -59,6 +59,15 @@ public sealed partial class MigrationStream : IStateWriter, IStateReader, IDispo
     /// <summary>Bytes written (including buffered ones) or consumed so far: QEMU qemu_file_transferred.</summary>
     public long Position => _base + _pos + _external;
 
+    /// <summary>
+    /// Bytes that have left this host: handed to the channel, less what a socket still holds for its peer
+    /// (<see cref="Transport.SocketSendQueue"/>; a file takes everything at once). Rates (mbps, the bandwidth behind
+    /// the switchover threshold) count these, not <see cref="Position"/>, which also counts the megabytes waiting in
+    /// this buffer and the kernel's. Writer side, read on the writing thread.
+    /// </summary>
+    public long BytesSent =>
+        _inner is System.Net.Sockets.NetworkStream { Socket: { } socket } ? Math.Max(0, _base - Transport.SocketSendQueue.UnsentBytes(socket)) : _base;
+
     /// <summary>The first error, or null. Latched: every call after it throws.</summary>
     public Exception? Error => Volatile.Read(ref _error);
 

@@ -30,9 +30,10 @@ public sealed class MigrationCommandsTests : IDisposable
     [Fact]
     public void RegistersQemusCommandNames()
     {
+        // QEMU's names, and Emu's own report under QEMU's x- prefix for what is not QEMU's.
         string[] expected = ["migrate", "migrate-incoming", "migrate_cancel", "migrate-continue", "query-migrate",
             "migrate-set-capabilities", "query-migrate-capabilities", "migrate-set-parameters", "query-migrate-parameters",
-            "migrate-start-postcopy", "migrate-pause", "migrate-recover"];
+            "migrate-start-postcopy", "migrate-pause", "migrate-recover", "x-emu-migration-report"];
         Assert.Equal(expected.Order(), _table.Names.Order());
     }
 

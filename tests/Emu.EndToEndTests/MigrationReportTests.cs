@@ -34,6 +34,29 @@ public sealed class MigrationReportTests
         Assert.True((long)json[^1]!["transferred-bytes"]! > 64L << 20, "the last pass has not sent the guest's RAM");
     }
 
+    /// <summary>On a postcopy destination the report is that side's: the fault latency histogram and the blocktime per vCPU.</summary>
+    [Fact]
+    public void APostcopyDestinationWritesItsFaultLatencyHistogramAndBlocktime()
+    {
+        using MigrationPair pair = MigrationPair.StartPostcopy("report-postcopy", ramMiB: 128);
+        pair.SetParameters(new JsonObject { ["max-bandwidth"] = 32L << 20 });
+        pair.MigrateAndStartPostcopy();
+        MigrationPair.WaitForStatus(pair.SourceQmp, ["completed"], MigrationPair.Timeout, pair.Diagnostics);
+        MigrationPair.WaitForStatus(pair.DestinationQmp, ["completed"], MigrationPair.Timeout, pair.Diagnostics);
+
+        string prefix = Path.Combine(pair.Destination.Directory, "postcopy");
+        pair.DestinationQmp.Execute("x-emu-migration-report", new JsonObject { ["filename"] = prefix });
+        FrameBuffer png = PngImage.Read(File.ReadAllBytes(prefix + ".png"));
+        Assert.Equal((1000, 700), (png.Width, png.Height));
+        string[] rows = File.ReadAllLines(prefix + ".csv");
+        Assert.Equal("latency-upper-bound-us,faults", rows[0]);
+        long faults = rows.Skip(1).Sum(r => long.Parse(r.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(faults > 0, "no remote fault in the histogram");
+        JsonNode json = JsonNode.Parse(File.ReadAllText(prefix + ".json"))!;
+        Assert.Single(json["vcpu-blocktime-ms"]!.AsArray());
+        Assert.True((long)json["p99-us"]! >= (long)json["p50-us"]!);
+    }
+
     [Fact]
     public void WithoutAMigrationTheReportIsRefused()
     {

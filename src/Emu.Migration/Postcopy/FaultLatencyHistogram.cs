@@ -56,6 +56,22 @@ public sealed class FaultLatencyHistogram
         return (long)(SubBuckets + sub + 1) << (octave - 2);
     }
 
+    /// <summary>The buckets that hold any fault, in order: each one's exclusive upper bound in µs and its count.</summary>
+    public IReadOnlyList<(long UpperBoundUs, long Count)> NonEmptyBuckets()
+    {
+        var buckets = new List<(long, long)>();
+        for (int i = 0; i < BucketCount; i++)
+        {
+            long n = Interlocked.Read(ref _buckets[i]);
+            if (n != 0)
+            {
+                buckets.Add((UpperBoundUs(i), n));
+            }
+        }
+
+        return buckets;
+    }
+
     /// <summary>The upper bound in µs of the bucket holding the <paramref name="percent"/>th percentile; 0 when empty.</summary>
     public long PercentileUs(double percent)
     {

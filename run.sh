@@ -4,6 +4,7 @@
 #   ./run.sh build      emulator at out/emu, guests at out/guests, firmware at out/firmware
 #   ./run.sh test       every test (unit, conformance, end-to-end)
 #   ./run.sh bench      the benchmarks (BenchmarkDotNet and the macro harness)
+#   ./run.sh fuzz [N] [SEED]   N mutants (default 10000) of a migration snapshot fed to the loader; counts
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
@@ -165,6 +166,12 @@ demo() {
     exec "$ROOT/benchmarks/demo.sh" "$@"
 }
 
+# The long checks of tests/Emu.Stress (built with the solution), run from the repository root.
+stress() {
+    build_emu
+    dotnet "$ROOT/tests/Emu.Stress/bin/Release/net10.0/Emu.Stress.dll" "$@"
+}
+
 bench() {
     ensure_bench_tools
     build
@@ -177,6 +184,7 @@ case "$cmd" in
     build) build ;;
     test) run_tests ;;
     bench) bench "$@" ;;
+    fuzz) stress fuzz "$@" ;;
     demo) demo "$@" ;;
-    *) die "unknown command '$cmd' (use: build, test, bench, demo)" ;;
+    *) die "unknown command '$cmd' (use: build, test, bench, demo, fuzz)" ;;
 esac

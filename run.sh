@@ -5,6 +5,7 @@
 #   ./run.sh test       every test (unit, conformance, end-to-end)
 #   ./run.sh bench      the benchmarks (BenchmarkDotNet and the macro harness)
 #   ./run.sh fuzz [N] [SEED]   N mutants (default 10000) of a migration snapshot fed to the loader; counts
+#   ./run.sh soak [PRE] [POST] one guest ping-pongs PRE precopy and POST postcopy hops (default 20 and 10)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
@@ -185,6 +186,7 @@ case "$cmd" in
     test) run_tests ;;
     bench) bench "$@" ;;
     fuzz) stress fuzz "$@" ;;
+    soak) stress soak "$@" ;;
     demo) demo "$@" ;;
-    *) die "unknown command '$cmd' (use: build, test, bench, demo, fuzz)" ;;
+    *) die "unknown command '$cmd' (use: build, test, bench, demo, fuzz, soak)" ;;
 esac

@@ -1,6 +1,6 @@
 namespace Emu.Stress;
 
-/// <summary>Emu's long-running checks, outside <c>./run.sh test</c>: <c>fuzz</c> (the migration stream fuzzer).</summary>
+/// <summary>Emu's long-running checks, outside <c>./run.sh test</c>: <c>fuzz</c> (the migration stream fuzzer) and <c>soak</c> (the migration ping-pong).</summary>
 internal static class Program
 {
     private static int Main(string[] args)
@@ -12,8 +12,10 @@ internal static class Program
             {
                 case "fuzz":
                     return FuzzCommand.Run(args[1..]);
+                case "soak":
+                    return SoakCommand.Run(args[1..]);
                 default:
-                    Console.Error.WriteLine($"stress: unknown command '{verb}' (fuzz)");
+                    Console.Error.WriteLine($"stress: unknown command '{verb}' (fuzz, soak)");
                     return 2;
             }
         }

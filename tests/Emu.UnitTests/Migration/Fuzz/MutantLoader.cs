@@ -45,7 +45,7 @@ internal sealed partial class MutantLoader
         File.WriteAllBytes(path, mutant.Bytes);
         _errors.Clear();
         using PcMachine machine = FuzzGuest.Build(_kernel);
-        var migration = new MigrationController(machine, (_, _) => { }, _log)
+        using var migration = new MigrationController(machine, (_, _) => { }, _log)
         {
             Autostart = false,
         };
@@ -58,7 +58,7 @@ internal sealed partial class MutantLoader
             migration.StartIncoming($"file:{path}");
             if (!migration.Incoming!.Join(LoadTimeout))
             {
-                migration.Dispose();
+                // Disposing the controller aborts the load; the machine goes after it.
                 return Outcome(MutantVerdict.Failure, $"hang: the load still runs after {LoadTimeout.TotalSeconds:0} s", clock, allocatedBefore);
             }
         }

@@ -24,7 +24,7 @@ internal static class SeedSnapshot
         using (PcMachine machine = FuzzGuest.Build(kernel))
         {
             machine.Cpu.Run(GuestInstructions);
-            var migration = new MigrationController(machine, (_, _) => { });
+            using var migration = new MigrationController(machine, (_, _) => { });
             migration.StartOutgoing($"file:{path}");
             var clock = Stopwatch.StartNew();
             while (migration.Status != MigrationStatus.Completed)

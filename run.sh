@@ -6,6 +6,7 @@
 #   ./run.sh bench      the benchmarks (BenchmarkDotNet and the macro harness)
 #   ./run.sh fuzz [N] [SEED]   N mutants (default 10000) of a migration snapshot fed to the loader; counts
 #   ./run.sh soak [PRE] [POST] one guest ping-pongs PRE precopy and POST postcopy hops (default 20 and 10)
+#   ./run.sh postcopy-cut [RUNS] [OUTAGE-MS...]  postcopy blocktime across a link cut and recovery
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
@@ -187,6 +188,7 @@ case "$cmd" in
     bench) bench "$@" ;;
     fuzz) stress fuzz "$@" ;;
     soak) stress soak "$@" ;;
+    postcopy-cut) stress postcopy-cut "$@" ;;
     demo) demo "$@" ;;
-    *) die "unknown command '$cmd' (use: build, test, bench, demo, fuzz, soak)" ;;
+    *) die "unknown command '$cmd' (use: build, test, bench, demo, fuzz, soak, postcopy-cut)" ;;
 esac

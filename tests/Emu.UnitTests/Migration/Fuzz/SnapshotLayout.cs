@@ -29,6 +29,9 @@ internal sealed class SnapshotLayout
     /// <summary>Raw page contents: bytes any value of which loads, so random edits there prove little.</summary>
     public List<(int Start, int End)> PageData { get; } = [];
 
+    /// <summary>PAGE records: the offset of the record word and of the page's 4096 bytes.</summary>
+    public List<(int Word, int Data)> PageRecords { get; } = [];
+
     public static SnapshotLayout Parse(byte[] bytes)
     {
         var layout = new SnapshotLayout(bytes);
@@ -138,6 +141,7 @@ internal sealed class SnapshotLayout
     {
         while (true)
         {
+            int wordAt = _at;
             ulong word = Field(8, StreamFieldKind.RamRecordWord);
             ulong flags = word & RamFlagMask;
             if (flags == RamEos)
@@ -168,6 +172,7 @@ internal sealed class SnapshotLayout
                     Field(1, StreamFieldKind.ZeroPageFill);
                     break;
                 case RamPage:
+                    PageRecords.Add((wordAt, _at));
                     PageData.Add((_at, _at + PageSize));
                     Skip(PageSize);
                     break;

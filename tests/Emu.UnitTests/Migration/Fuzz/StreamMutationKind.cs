@@ -17,4 +17,5 @@ internal enum StreamMutationKind
     SectionDrop,
     SectionDuplicate,
     SectionSwap,
+    XbzrleRecord,
 }

@@ -15,6 +15,8 @@ internal sealed class StreamMutator
         0x100000000, 0x7FFFFFFFFFFFFFFF, 0x8000000000000000, 0xFFFFFFFFFFFFFFFF,
     ];
 
+    private const int PageSize = 4096;
+
     private static readonly StreamMutationKind[] Kinds = Enum.GetValues<StreamMutationKind>();
 
     private readonly byte[] _seed;
@@ -228,9 +230,68 @@ internal sealed class StreamMutator
                     return $"'{first.IdStr}' and '{second.IdStr}'";
                 }
 
+            case StreamMutationKind.XbzrleRecord:
+                {
+                    // A PAGE record becomes an XBZRLE one (flag 0x40, encoding 0x01, be16 length, delta) whose delta
+                    // is noise, or runs that may overrun the page, end inside a run or inside a length.
+                    (int word, int data) = _layout.PageRecords[random.Next(_layout.PageRecords.Count)];
+                    b[word + 7] = (byte)((b[word + 7] & ~0x08) | 0x40);
+                    byte[] delta = XbzrleDelta(random, out string shape);
+                    int length = random.Next(8) == 0 ? random.Next(0x10000) : delta.Length;
+                    b.RemoveRange(data, PageSize);
+                    b.InsertRange(data, [0x01, (byte)(length >> 8), (byte)length, .. delta]);
+                    return $"page at 0x{data:x} as XBZRLE, {shape} delta of {delta.Length} bytes, length field {length}";
+                }
+
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "fuzz: no such mutation");
         }
+    }
+
+    /// <summary>An XBZRLE delta: (zero run, data run) pairs as uleb128 lengths, or noise.</summary>
+    private static byte[] XbzrleDelta(Random random, out string shape)
+    {
+        var delta = new List<byte>();
+        if (random.Next(4) == 0)
+        {
+            byte[] noise = new byte[random.Next(PageSize + 16)];
+            random.NextBytes(noise);
+            shape = "noise";
+            return noise;
+        }
+
+        int pairs = 1 + random.Next(6);
+        for (int i = 0; i < pairs; i++)
+        {
+            Uleb(delta, random.Next(2) == 0 ? random.Next(64) : random.Next(0x4000));
+            int run = random.Next(2) == 0 ? random.Next(64) : random.Next(0x4000);
+            Uleb(delta, run);
+            for (int j = 0; j < Math.Min(run, 256); j++)
+            {
+                delta.Add((byte)random.Next(256));
+            }
+        }
+
+        shape = "runs";
+        if (random.Next(3) == 0)
+        {
+            // Cut inside the last run or its length.
+            delta.RemoveRange(delta.Count - 1 - random.Next(Math.Min(4, delta.Count)), 1);
+            shape = "cut runs";
+        }
+
+        return [.. delta];
+    }
+
+    private static void Uleb(List<byte> into, int value)
+    {
+        while (value >= 0x80)
+        {
+            into.Add((byte)(value | 0x80));
+            value >>= 7;
+        }
+
+        into.Add((byte)value);
     }
 
     private int AnyStructureOffset(Random random) => _structureOffsets[random.Next(_structureOffsets.Count)];

@@ -10,14 +10,20 @@ namespace Emu.UnitTests.Migration;
 /// </summary>
 [Collection(nameof(StreamFuzzTests))]
 [CollectionDefinition(nameof(StreamFuzzTests), DisableParallelization = true)]
-public sealed class StreamFuzzTests : IDisposable
+public sealed class StreamFuzzTests(StreamFuzzTests.SeededFuzzer seeded) : IClassFixture<StreamFuzzTests.SeededFuzzer>
 {
     private const int RunSeed = 15;
     private const int Mutants = 300;
 
-    private readonly StreamFuzzer _fuzzer = new(FuzzGuest.KernelPath(AppContext.BaseDirectory), RunSeed);
+    private readonly StreamFuzzer _fuzzer = seeded.Fuzzer;
 
-    public void Dispose() => _fuzzer.Dispose();
+    /// <summary>One seed snapshot for the class: saving it runs the guest and a migration.</summary>
+    public sealed class SeededFuzzer : IDisposable
+    {
+        internal StreamFuzzer Fuzzer { get; } = new(FuzzGuest.KernelPath(AppContext.BaseDirectory), RunSeed);
+
+        public void Dispose() => Fuzzer.Dispose();
+    }
 
     [Fact]
     public void EveryMutantIsRefusedWithOneCleanLineOrLoadsAndRuns()

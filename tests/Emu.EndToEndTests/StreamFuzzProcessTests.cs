@@ -56,9 +56,10 @@ public sealed class StreamFuzzProcessTests
     {
         using var dst = new EmuProcess($"fuzz-{mutant.Index}");
         string path = Path.Combine(dst.Directory, "mutant.qevm");
+        string log = Path.Combine(dst.Directory, "dst.log");
         File.WriteAllBytes(path, mutant.Bytes);
         dst.Start("-kernel", EmuProcess.GuestPath("ab"), "-m", $"{RamMiB}M", "-serial", $"file:{dst.SerialPath}", "-display", "none",
-            "-qmp", dst.QmpSpec, "-incoming", $"file:{path}");
+            "-qmp", dst.QmpSpec, "--log-file", log, "-incoming", $"file:{path}");
         var clock = Stopwatch.StartNew();
         while (!dst.HasExited)
         {
@@ -76,11 +77,19 @@ public sealed class StreamFuzzProcessTests
             Thread.Sleep(50);
         }
 
+        // Waiting for the exit also drains stderr, which the process may have written just before it ended.
+        int exitCode = dst.WaitForExit(Timeout);
         string stderr = dst.StandardError.Trim();
-        Assert.True(dst.ExitCode == 1, $"{mutant}: exit code {dst.ExitCode}\n{dst.Diagnostics()}");
         Assert.DoesNotContain("   at ", stderr);
         Assert.DoesNotContain("Unhandled exception", stderr);
         Assert.DoesNotContain("internal error", stderr);
+        if (File.Exists(log) && File.ReadAllText(log).Contains("migration: incoming completed", StringComparison.Ordinal))
+        {
+            // Restored, then the damaged guest ended itself (isa-debug-exit, a reset with nothing to boot): its business.
+            return $"restored, then the guest ended the process (exit {exitCode})";
+        }
+
+        Assert.True(exitCode == 1, $"{mutant}: exit code {exitCode}\n{dst.Diagnostics()}");
         string line = Assert.Single(stderr.Split('\n'));
         Assert.StartsWith("emu: ", line);
         Assert.DoesNotContain(line, char.IsControl);

@@ -4,6 +4,9 @@
 #   ./run.sh build      emulator at out/emu, guests at out/guests, firmware at out/firmware
 #   ./run.sh test       every test (unit, conformance, end-to-end)
 #   ./run.sh bench      the benchmarks (BenchmarkDotNet and the macro harness)
+#   ./run.sh fuzz [N] [SEED]   N mutants (default 10000) of a migration snapshot fed to the loader; counts
+#   ./run.sh soak [PRE] [POST] one guest ping-pongs PRE precopy and POST postcopy hops (default 20 and 10)
+#   ./run.sh postcopy-cut [RUNS] [OUTAGE-MS...]  postcopy blocktime across a link cut and recovery
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
@@ -165,6 +168,12 @@ demo() {
     exec "$ROOT/benchmarks/demo.sh" "$@"
 }
 
+# The long checks of tests/Emu.Stress (built with the solution), run from the repository root.
+stress() {
+    build_emu
+    dotnet "$ROOT/tests/Emu.Stress/bin/Release/net10.0/Emu.Stress.dll" "$@"
+}
+
 bench() {
     ensure_bench_tools
     build
@@ -177,6 +186,9 @@ case "$cmd" in
     build) build ;;
     test) run_tests ;;
     bench) bench "$@" ;;
+    fuzz) stress fuzz "$@" ;;
+    soak) stress soak "$@" ;;
+    postcopy-cut) stress postcopy-cut "$@" ;;
     demo) demo "$@" ;;
-    *) die "unknown command '$cmd' (use: build, test, bench, demo)" ;;
+    *) die "unknown command '$cmd' (use: build, test, bench, demo, fuzz, soak, postcopy-cut)" ;;
 esac

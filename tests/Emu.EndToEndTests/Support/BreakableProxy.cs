@@ -29,6 +29,37 @@ public sealed class BreakableProxy : IDisposable
     /// <summary>Connections forwarded so far.</summary>
     public int Connections { get; private set; }
 
+    /// <summary>Ends every connection forwarded so far, each end seeing <paramref name="how"/>.</summary>
+    public void Cut(LinkCut how)
+    {
+        lock (_lock)
+        {
+            foreach (Socket s in _sockets)
+            {
+                try
+                {
+                    if (how == LinkCut.Fin)
+                    {
+                        // The FIN goes out before the close, whatever is still unread.
+                        s.Shutdown(SocketShutdown.Send);
+                    }
+                    else
+                    {
+                        s.LingerState = new LingerOption(true, 0);
+                    }
+                }
+                catch (SocketException)
+                {
+                    // The end already went away.
+                }
+
+                s.Dispose();
+            }
+
+            _sockets.Clear();
+        }
+    }
+
     public void Break()
     {
         lock (_lock)

@@ -177,6 +177,22 @@ public sealed class MigrationPair : IDisposable
         }
     }
 
+    /// <summary>
+    /// Ping-pong: after a completed migration the destination becomes the source (the old source process, left in
+    /// postmigrate, ends) and a fresh destination listens. A process that migrated its guest out cannot take one
+    /// in, as QEMU's, so the guest goes back and forth between two processes by restarting the one it left.
+    /// </summary>
+    public void PromoteDestination()
+    {
+        SourceQmp.Dispose();
+        Source.Dispose();
+        Source = Destination;
+        SourceQmp = DestinationQmp;
+        Destination = null!;
+        DestinationQmp = null!;
+        StartDestination();
+    }
+
     /// <summary>Waits until a destination's incoming side has left "none" (it listens from setup on).</summary>
     public static void WaitForIncomingListening(QmpClient qmp) =>
         WaitForStatus(qmp, ["setup", "active"], Timeout);

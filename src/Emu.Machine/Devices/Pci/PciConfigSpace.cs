@@ -91,6 +91,27 @@ public sealed class PciConfigSpace
         _ => U32(offset),
     };
 
+    /// <summary>The bits of the byte at <paramref name="offset"/> a guest write may change.</summary>
+    public byte WriteMask(int offset) => _writeMask[offset];
+
+    /// <summary>
+    /// QEMU get_pci_config_device's check: the first offset at which <paramref name="saved"/> differs from this
+    /// space in a bit no guest write can change (IDs, class, BAR type and size bits), or -1. Those bits are the
+    /// device's from power-on, so a saved space that differs there is not this device's.
+    /// </summary>
+    public int FirstReadOnlyDifference(ReadOnlySpan<byte> saved)
+    {
+        for (int i = 0; i < Size; i++)
+        {
+            if (((saved[i] ^ _bytes[i]) & ~_writeMask[i]) != 0)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     /// <summary>Replaces the bytes with saved ones (the write mask, which is the device's, stays).</summary>
     public void Restore(ReadOnlySpan<byte> bytes) => bytes.CopyTo(_bytes);
 }

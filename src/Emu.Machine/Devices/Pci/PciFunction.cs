@@ -60,8 +60,16 @@ public abstract class PciFunction : IVmState<PciFunctionState>
 
     public PciFunctionState Save() => new() { Config = Config.Bytes.ToArray() };
 
+    /// <summary>Validate, then apply: read-only bits from the wire (a BAR's low bits) would map nonsense.</summary>
     public void Load(PciFunctionState state)
     {
+        int at = Config.FirstReadOnlyDifference(state.Config);
+        if (at >= 0)
+        {
+            int readOnly = ~Config.WriteMask(at) & 0xFF;
+            throw new VmStateException($"pci: {SectionName} config byte 0x{at:x2} is 0x{state.Config[at]:x2}, but its read-only bits 0x{readOnly:x2} are 0x{Config.U8(at) & readOnly:x2} on this device");
+        }
+
         Config.Restore(state.Config);
         ConfigChanged();
     }

@@ -146,6 +146,32 @@ public sealed class PciBoardTests : IDisposable
         Assert.Equal(0x73, _pic.AcknowledgeInterrupt());
     }
 
+    /// <summary>
+    /// Found by the stream fuzzer (issue 15): a VGA BAR0 with its read-only low bits set (0x22657a60) came from the
+    /// wire and the framebuffer move threw. A saved config whose read-only bits differ is refused, as QEMU's
+    /// get_pci_config_device, and the function keeps its state; one differing only in writable bits loads.
+    /// </summary>
+    [Fact]
+    public void SavedConfigWhoseReadOnlyBitsDifferIsRefusedAndNothingChanges()
+    {
+        var vga = (VgaPciFunction)_host.Find(2, 0)!;
+        PciFunctionState saved = vga.Save();
+        byte[] bad = saved.Config.ToArray();
+        bad[PciConfigSpace.Bar0] = 0x60;
+        bad[PciConfigSpace.Bar0 + 1] = 0x7A;
+        bad[PciConfigSpace.Bar0 + 2] = 0x65;
+        bad[PciConfigSpace.Bar0 + 3] = 0x22;
+        var e = Assert.Throws<Emu.Machine.State.VmStateException>(() => vga.Load(saved with { Config = bad }));
+        Assert.Equal("pci: vga-pci config byte 0x10 is 0x60, but its read-only bits 0xff are 0x08 on this device", e.Message);
+        Assert.Equal(saved.Config, vga.Save().Config);
+        Assert.Equal(0xE000_0000UL, _framebuffer);
+
+        byte[] moved = saved.Config.ToArray();
+        moved[PciConfigSpace.Bar0 + 3] = 0x22;
+        vga.Load(saved with { Config = moved });
+        Assert.Equal(0x2200_0000UL, _framebuffer);
+    }
+
     public void Dispose()
     {
         _ram.Dispose();

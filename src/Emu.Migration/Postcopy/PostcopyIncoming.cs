@@ -77,6 +77,13 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
     /// <summary>Called at LISTEN to start the listen thread on the main stream.</summary>
     public Action? StartListening { get; set; }
 
+    /// <summary>
+    /// Set once the main thread has handled RUN (or ended its load otherwise): QEMU's main_thread_load_event. The
+    /// listen thread can read the last page before the main thread gets to RUN in the package, and must not end
+    /// postcopy under it.
+    /// </summary>
+    public ManualResetEventSlim MainThreadLoadDone { get; } = new(false);
+
     public PostcopyFaultThread? Fault { get; private set; }
 
     /// <summary>Per-vCPU and total blocktime, with the postcopy-blocktime capability.</summary>
@@ -312,6 +319,7 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
         _requireDeviceState("postcopy: the device state ended at RUN");
         SetState(PostcopyState.Running);
         _startGuest();
+        MainThreadLoadDone.Set();
         _log.Information("postcopy: destination guest running, {Missing} pages still missing", PagesMissing);
     }
 

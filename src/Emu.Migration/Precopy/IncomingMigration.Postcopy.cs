@@ -130,6 +130,10 @@ public sealed partial class IncomingMigration
                 }
             }
 
+            // Every page may be in before the main thread has reached RUN in the package: wait for it, as QEMU's
+            // listen thread waits on main_thread_load_event, so postcopy does not end under RUN.
+            _postcopy!.MainThreadLoadDone.Wait();
+
             // The source sent its last page before EOF; on the preempt channel it may still be in flight.
             StopPreempt(waitForEos: true);
             long missing = _postcopy!.PagesMissing;

@@ -116,6 +116,8 @@ public sealed partial class IncomingMigration
         }
         finally
         {
+            _postcopy?.MainThreadLoadDone.Set();
+
             // In postcopy the listen thread owns the channel from RUN on.
             if (_postcopy == null || _postcopy.State < PostcopyState.Listening)
             {

@@ -275,10 +275,12 @@ public sealed partial class MigrationThread
         long current = _stream!.Position;
         long transferred = current - _iterationInitialBytes;
 
-        // The rate counts bytes that left the host: written ones may still wait in the socket for a slow link.
+        // The reported rate counts bytes that left the host: written ones may still wait in the socket for a slow
+        // link. The switchover threshold keeps QEMU's measure, bytes written: the queue's draining between two
+        // windows makes the sent count jump, and a jump there switches over with far more than the limit allows.
         long sent = Math.Max(0, _stream.BytesSent - _iterationInitialSentBytes);
         long timeSpent = nowMs - _iterationStartMs;
-        double bandwidth = (double)sent / timeSpent;
+        double bandwidth = (double)transferred / timeSpent;
         double expectedBwPerMs = p.AvailSwitchoverBandwidthBytesPerSec != 0 ? p.AvailSwitchoverBandwidthBytesPerSec / 1000.0 : bandwidth;
         Volatile.Write(ref _thresholdBytes, expectedBwPerMs * p.DowntimeLimitMs);
         _stats.Mbps = sent * 8.0 / (timeSpent / 1000.0) / 1000.0 / 1000.0;

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 
 namespace Emu.Benchmarks.Macro;
@@ -16,7 +14,6 @@ internal static class LinuxBoot
 
     public static int Run(string[] args)
     {
-        int repeat = args.Length >= 2 && args[0] == "--repeat" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
         string kernel = RepoPaths.Guest(Path.Combine("linux", "bzImage"));
         string initrd = RepoPaths.Guest(Path.Combine("linux", "initrd.gz"));
         if (!File.Exists(kernel) || !File.Exists(initrd))
@@ -25,80 +22,11 @@ internal static class LinuxBoot
         }
 
         string[] common = ["-m", "128M", "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0", "-serial", "stdio", "-display", "none", "-no-reboot"];
-        string? qemu = RepoPaths.FindQemu();
-        var emuTimes = new List<double>();
-        var qemuTimes = new List<double>();
-        for (int i = 0; i < repeat; i++)
-        {
-            if (Measure($"Emu {i + 1}/{repeat}", RepoPaths.Emu, common) is { } e)
-            {
-                emuTimes.Add(e);
-            }
-
-            if (qemu != null && Measure($"QEMU {i + 1}/{repeat}", qemu, ["-accel", "tcg", "-cpu", "pentium2", "-monitor", "none", .. common]) is { } q)
-            {
-                qemuTimes.Add(q);
-            }
-        }
-
-        ProgressLine.Clear();
-        var table = new MarkdownTable("Linux 6.1 to the shell prompt", "runs", "median s", "range s");
-        table.Add("Emu", emuTimes.Count.ToString(CultureInfo.InvariantCulture), Median(emuTimes), Range(emuTimes));
-        if (qemu == null)
-        {
-            Console.WriteLine("linux-boot: QEMU not measured (qemu-system-i386 not found; Debian package qemu-system-x86)");
-        }
-        else
-        {
-            table.Add("QEMU TCG (-cpu pentium2)", qemuTimes.Count.ToString(CultureInfo.InvariantCulture), Median(qemuTimes), Range(qemuTimes));
-            if (emuTimes.Count > 0 && qemuTimes.Count > 0)
-            {
-                table.Add("**Emu/QEMU**", "", Ratio(emuTimes.Order().ElementAt(emuTimes.Count / 2), qemuTimes.Order().ElementAt(qemuTimes.Count / 2)),
-                    $"{Ratio(emuTimes.Min(), qemuTimes.Max())}–{Ratio(emuTimes.Max(), qemuTimes.Min())}");
-            }
-        }
-
-        Console.WriteLine();
-        Console.WriteLine(table);
-        return emuTimes.Count == repeat ? 0 : 1;
+        return new TimeToOutput("linux-boot", "Linux 6.1 to the shell prompt", "the shell prompt", WaitForPrompt, BootTimeout)
+            .Compare(TimeToOutput.Repeat(args), common, "QEMU TCG (-cpu pentium2)", ["-accel", "tcg", "-cpu", "pentium2", "-monitor", "none", .. common]);
     }
 
-    /// <summary>Seconds from start to the shell's banner and then its prompt ("# ") on stdout, or null with the reason printed.</summary>
-    private static double? Measure(string name, string program, string[] args) =>
-        TimeToOutput("linux-boot", name, program, args, WaitForPrompt, "the shell prompt", BootTimeout);
-
-    /// <summary>
-    /// Seconds from process start until <paramref name="reached"/> returns true reading its stdout, or null with the
-    /// reason printed (<paramref name="what"/> names the goal); the process is killed either way.
-    /// </summary>
-    internal static double? TimeToOutput(string bench, string name, string program, string[] args, Func<Stream, bool> reached, string what, TimeSpan timeout)
-    {
-        ProcessStartInfo psi = ChildProcesses.Redirected(program, args);
-
-        ProgressLine.Show($"{bench}: {name} booting");
-        long start = Stopwatch.GetTimestamp();
-        Process p = ChildProcesses.Start(psi);
-        try
-        {
-            p.ErrorDataReceived += (_, _) => { };
-            p.BeginErrorReadLine();
-            Task<bool> prompt = Task.Run(() => reached(p.StandardOutput.BaseStream));
-            if (!prompt.Wait(timeout) || !prompt.Result)
-            {
-                ProgressLine.Clear();
-                Console.WriteLine($"{bench}: {name} did not reach {what} within {timeout.TotalSeconds:0} s");
-                return null;
-            }
-
-            return Stopwatch.GetElapsedTime(start).TotalSeconds;
-        }
-        finally
-        {
-            ChildProcesses.Kill(p);
-            p.Dispose();
-        }
-    }
-
+    /// <summary>True once the shell's banner and then its prompt ("# ") have come out on stdout.</summary>
     private static bool WaitForPrompt(Stream stdout)
     {
         var seen = new StringBuilder();
@@ -120,12 +48,4 @@ internal static class LinuxBoot
 
         return false;
     }
-
-    internal static string Median(List<double> v) =>
-        v.Count == 0 ? "-" : v.Order().ElementAt(v.Count / 2).ToString("F2", CultureInfo.InvariantCulture);
-
-    internal static string Range(List<double> v) =>
-        v.Count == 0 ? "-" : $"{v.Min().ToString("F2", CultureInfo.InvariantCulture)}–{v.Max().ToString("F2", CultureInfo.InvariantCulture)}";
-
-    internal static string Ratio(double a, double b) => (a / b).ToString("F2", CultureInfo.InvariantCulture);
 }

@@ -138,25 +138,7 @@ public sealed class Exactness386Tests
         // top of stack 0x300FFF, which ENTER write-checks, does not: #PF (present, write, user) with CR2 0x300FFF,
         // and the faulting ENTER's ESP is what the handler sees.
         using CpuTestMachine m = Build();
-        const uint pd = 0x8_0000, pt = 0x8_1000;
-        m.Memory.WriteU32(pd, pt | 7);
-        for (uint i = 0; i < 1024; i++)
-        {
-            m.Memory.WriteU32(pt + i * 4, (i << 12) | (i == 0x300 ? 3u : 7u));
-        }
-
-        Gate(m, 14, Handler, 0);
-        m.Load(32, Handler, a =>
-        {
-            a.pop(eax);
-            a.mov(__dword_ptr[Result], eax);
-            a.mov(eax, cr2);
-            a.mov(__dword_ptr[Result + 4], eax);
-            a.mov(eax, __dword_ptr[esp + 12]);
-            a.mov(__dword_ptr[Result + 8], eax);
-            a.hlt();
-        });
-        EnterRing3(m, pd, a =>
+        EnterRing3(m, UserPagingWithSupervisorPage(m), a =>
         {
             a.mov(esp, 0x30_1004);
             a.enter(1, 0);

@@ -92,23 +92,7 @@ public sealed class ProtectedModeTests
     public void UserModeAccessToSupervisorPageFaultsWithUserBit()
     {
         using CpuTestMachine m = Build();
-        const uint pd = 0x8_0000, pt = 0x8_1000;
-        m.Memory.WriteU32(pd, pt | 7);
-        for (uint i = 0; i < 1024; i++)
-        {
-            m.Memory.WriteU32(pt + i * 4, (i << 12) | (i == 0x300 ? 3u : 7u));
-        }
-
-        Gate(m, 14, Handler, 0);
-        m.Load(32, Handler, a =>
-        {
-            a.pop(eax);
-            a.mov(__dword_ptr[Result], eax);
-            a.mov(eax, cr2);
-            a.mov(__dword_ptr[Result + 4], eax);
-            a.hlt();
-        });
-        EnterRing3(m, pd, a => a.mov(eax, __dword_ptr[0x30_0010]));
+        EnterRing3(m, UserPagingWithSupervisorPage(m), a => a.mov(eax, __dword_ptr[0x30_0010]));
 
         Assert.Equal(CpuExitKind.Halted, m.RunToHalt());
         Assert.Null(m.Cpu.ShutdownReason);
@@ -191,6 +175,34 @@ public sealed class ProtectedModeTests
         Assert.Equal(0u, m.Memory.ReadU32(Result));
         Assert.Equal(0xA1, m.Memory.ReadU8(m.Memory.ReadU32(Result + 4))); // EIP of the faulting MOV EAX, [moffs]
         Assert.Equal(0x1111u, m.Memory.ReadU32(0x40_0FFC));
+    }
+
+    /// <summary>
+    /// Paging for ring 3 over the first 4 MiB with page 0x300 (0x300000) supervisor-only, and a #PF handler that
+    /// stores the error code at <see cref="Result"/>, CR2 at +4 and the interrupted ring-3 ESP at +8, then halts.
+    /// Returns the page directory for <see cref="EnterRing3"/>.
+    /// </summary>
+    internal static uint UserPagingWithSupervisorPage(CpuTestMachine m)
+    {
+        const uint pd = 0x8_0000, pt = 0x8_1000;
+        m.Memory.WriteU32(pd, pt | 7);
+        for (uint i = 0; i < 1024; i++)
+        {
+            m.Memory.WriteU32(pt + i * 4, (i << 12) | (i == 0x300 ? 3u : 7u));
+        }
+
+        Gate(m, 14, Handler, 0);
+        m.Load(32, Handler, a =>
+        {
+            a.pop(eax);
+            a.mov(__dword_ptr[Result], eax);
+            a.mov(eax, cr2);
+            a.mov(__dword_ptr[Result + 4], eax);
+            a.mov(eax, __dword_ptr[esp + 12]);
+            a.mov(__dword_ptr[Result + 8], eax);
+            a.hlt();
+        });
+        return pd;
     }
 
     /// <summary>Sets up paging (if <paramref name="pageDirectory"/> is not 0) and IRETs to ring-3 code at 0x7000 with ESP 0x7F00 and DS = ring-3 data.</summary>

@@ -191,10 +191,7 @@ public sealed class LocalApicTests
     [Fact]
     public void LintZeroPassesThe8259OnlyAsUnmaskedExtInt()
     {
-        _bus.Write(0x20, 1, 0x11);
-        _bus.Write(0x21, 1, 0x20);
-        _bus.Write(0x21, 1, 0x04);
-        _bus.Write(0x21, 1, 0x01);
+        PicProgramming.Init(_bus, 0x20, 0x20, 0x04);
         _pic.SetIrq(1, true);
         Assert.True(_apic.HasPendingInterrupt);           // reset LINT0 = ExtINT
         Enable();
@@ -209,10 +206,7 @@ public sealed class LocalApicTests
     {
         Enable();
         Write(0x350, 0x1_0700);
-        _bus.Write(0x20, 1, 0x11);
-        _bus.Write(0x21, 1, 0x20);
-        _bus.Write(0x21, 1, 0x04);
-        _bus.Write(0x21, 1, 0x01);
+        PicProgramming.Init(_bus, 0x20, 0x20, 0x04);
         _pic.SetIrq(3, true);
         Assert.False(_apic.HasPendingInterrupt);
         _apic.ApicBaseChanged(Base | 0x100);              // enable bit clear

@@ -29,10 +29,7 @@ public sealed class PicTests
         Assert.Equal(0xFFu, bus.Read(0x21, 1));
 
         // ICW1 clears the mask: the edge still latched in IRR interrupts at the programmed base.
-        bus.Write(0x20, 1, 0x11);
-        bus.Write(0x21, 1, 0x08);
-        bus.Write(0x21, 1, 0x04);
-        bus.Write(0x21, 1, 0x01);
+        PicProgramming.Init(bus, 0x20, 0x08, 0x04);
         pic.SetIrq(0, false);
         pic.SetIrq(0, true);
         Assert.True(pic.HasPendingInterrupt);
@@ -237,13 +234,7 @@ public sealed class PicTests
         DeviceStateAssert.RefusesBadLoads(_pic.Master, _pic.Master.Save() with { Elcr = 0x01 });
     }
 
-    private void Init(ushort port, byte vectorBase, byte icw3)
-    {
-        _bus.Write(port, 1, 0x11);
-        _bus.Write((ushort)(port + 1), 1, vectorBase);
-        _bus.Write((ushort)(port + 1), 1, icw3);
-        _bus.Write((ushort)(port + 1), 1, 0x01);
-    }
+    private void Init(ushort port, byte vectorBase, byte icw3) => PicProgramming.Init(_bus, port, vectorBase, icw3);
 
     private void Eoi(ushort port) => _bus.Write(port, 1, 0x20);
 

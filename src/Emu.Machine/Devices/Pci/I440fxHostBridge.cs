@@ -28,9 +28,7 @@ public sealed class I440fxHostBridge : PciFunction
     private static PciConfigSpace BuildConfig()
     {
         var c = new PciConfigSpace(0x8086, 0x1237, revision: 0x02, classCode: 0x06, subClass: 0x00, progIf: 0x00);
-        c.Writable(Pam0, 7, 0xFFFF_FFFF);
         c.Writable(Pam0, 1, 0x30);            // PAM0's low nibble is reserved
-        c.Writable(Pam0 + 1, 6, 0xFFFF_FFFF);
         for (int i = 1; i <= 6; i++)
         {
             c.Writable(Pam0 + i, 1, 0x33);

@@ -41,11 +41,7 @@ public sealed class Piix3IsaBridge : PciFunction
     public void SetPirq(int pirq, bool level)
     {
         _pirqLevels[pirq] = level;
-        int irq = RouteOf(pirq);
-        if (irq >= 0)
-        {
-            _isa.SetIrq(irq, AnyPirqOn(irq));
-        }
+        DriveRoutedLine(pirq);
     }
 
     protected override void ConfigWritten(int offset, int size)
@@ -55,12 +51,18 @@ public sealed class Piix3IsaBridge : PciFunction
             // A route changed: drive every routed line from the PIRQs that now feed it.
             for (int pirq = 0; pirq < 4; pirq++)
             {
-                int irq = RouteOf(pirq);
-                if (irq >= 0)
-                {
-                    _isa.SetIrq(irq, AnyPirqOn(irq));
-                }
+                DriveRoutedLine(pirq);
             }
+        }
+    }
+
+    /// <summary>The ISA line PIRQ <paramref name="pirq"/> is routed to follows every PIRQ routed there (wired-OR).</summary>
+    private void DriveRoutedLine(int pirq)
+    {
+        int irq = RouteOf(pirq);
+        if (irq >= 0)
+        {
+            _isa.SetIrq(irq, AnyPirqOn(irq));
         }
     }
 

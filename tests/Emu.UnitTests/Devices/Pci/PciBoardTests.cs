@@ -127,14 +127,8 @@ public sealed class PciBoardTests : IDisposable
     [Fact]
     public void PirqRoutesToTheIrqItsRegisterNames()
     {
-        _io.Write(0x20, 1, 0x11);
-        _io.Write(0x21, 1, 0x08);
-        _io.Write(0x21, 1, 0x04);
-        _io.Write(0x21, 1, 0x01);
-        _io.Write(0xA0, 1, 0x11);
-        _io.Write(0xA1, 1, 0x70);
-        _io.Write(0xA1, 1, 0x02);
-        _io.Write(0xA1, 1, 0x01);
+        PicProgramming.Init(_io, 0x20, 0x08, 0x04);
+        PicProgramming.Init(_io, 0xA0, 0x70, 0x02);
         _io.Write(0x21, 1, 0xFB);
         _io.Write(0xA1, 1, 0x00);
         Assert.Equal(0x80u, Read(1, 0, 0x60, 1));            // reset: not routed

@@ -32,6 +32,7 @@ public sealed partial class MigrationController : IDisposable
         _log = (log ?? Log.Logger).ForContext<MigrationController>();
         _outgoingState = new MigrationStateMachine(s => OnStatus("outgoing", s));
         _incomingState = new MigrationStateMachine(s => OnStatus("incoming", s));
+        SetupWarmup.Start(_log);
     }
 
     public MigrationOptions Options { get; } = new();

@@ -143,9 +143,6 @@ public sealed partial class MigrationThread
         {
             long setupStartMs = MonotonicClock.NowMs;
 
-            // Off the migration thread: the JIT warm-up must not lengthen setup (saves only read, see WarmSource).
-            Task.Run(() => SwitchoverWarmup.WarmSource(DeviceSections()))
-                .ContinueWith(t => _log.Warning(t.Exception, "migration: switchover warm-up failed"), TaskContinuationOptions.OnlyOnFaulted);
             _connection = MigrationConnection.Connect(_uri, RegisterAbort);
             _stream = MigrationStream.ForWriting(_connection.Stream);
             if (_state.Current == MigrationStatus.Cancelling)
@@ -177,6 +174,10 @@ public sealed partial class MigrationThread
                 return;
             }
 
+            // Off the migration thread, and after setup: on two cores the warm-up's JIT took the core setup ran on
+            // (saves only read, see WarmSource). The switchover is at least one pass away.
+            Task.Run(() => SwitchoverWarmup.WarmSource(DeviceSections()))
+                .ContinueWith(t => _log.Warning(t.Exception, "migration: switchover warm-up failed"), TaskContinuationOptions.OnlyOnFaulted);
             _log.Information("migration: setup done in {SetupMs} ms, {TotalBytes} bytes of RAM in {Blocks} blocks to {Uri}",
                 _stats.SetupTimeMs, Ram.TotalBytes, _machine.RamBlocks.Count, _uri.ToString());
             ResetIteration(MonotonicClock.NowMs);

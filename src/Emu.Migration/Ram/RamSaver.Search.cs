@@ -20,7 +20,7 @@ public sealed partial class RamSaver
     internal void ResetCursor()
     {
         // A later lap, the postcopy switch or a recovery: a page sent from now on may never be sent again.
-        _firstLapUnpopulated = null;
+        EndFirstLap();
         _lastSeenBlock = 0;
         _lastPage = 0;
         _lastSentBlock = -1;
@@ -91,7 +91,7 @@ public sealed partial class RamSaver
                 {
                     block = 0;
                     completeRound = true;
-                    _firstLapUnpopulated = null;
+                    EndFirstLap();
                     StartXbzrleAfterLap();
                 }
 
@@ -182,10 +182,13 @@ public sealed partial class RamSaver
     /// zero page without touching it (which would cost a page fault). If the guest wrote it since, the write is in
     /// the dirty log and the page goes again, with its data, in a later pass.
     /// </summary>
-    private bool IsUnpopulatedInFirstLap(int block, int page)
+    private bool IsUnpopulatedInFirstLap(int block, int page) => _firstLapUnpopulated?.IsUnpopulated(block, page) == true;
+
+    /// <summary>From here on a page may be sent for the last time: no page passes for unpopulated any more.</summary>
+    private void EndFirstLap()
     {
-        ulong[]?[]? map = _firstLapUnpopulated;
-        return map != null && HostPageMap.IsSet(map[block], page);
+        _firstLapUnpopulated?.Dispose();
+        _firstLapUnpopulated = null;
     }
 
     /// <summary>

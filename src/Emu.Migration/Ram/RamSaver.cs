@@ -44,8 +44,8 @@ public sealed partial class RamSaver
 
     private MigrationStream? _stream;
 
-    // Pages the host never populated when the first lap began (HostPageMap), per block; null after the first lap.
-    private ulong[]?[]? _firstLapUnpopulated;
+    // Pages the host never populated (HostPageMap), read as the first lap reaches them; null after the first lap.
+    private FirstLapZeroMap? _firstLapUnpopulated;
     private long _dirtyPages;
     private bool _loggingStarted;
 
@@ -112,15 +112,10 @@ public sealed partial class RamSaver
         _stats.TotalRamBytes = TotalBytes;
         BitmapSync();
 
-        // After the sync above, every guest write is in the dirty log again: a page still unpopulated now and
-        // written later is sent again, so the map may stay stale for the first lap (see IsUnpopulatedInFirstLap).
-        var unpopulated = new ulong[]?[_blocks.Length];
-        for (int i = 0; i < _blocks.Length; i++)
-        {
-            unpopulated[i] = HostPageMap.UnpopulatedPages(_blocks[i]);
-        }
-
-        _firstLapUnpopulated = unpopulated;
+        // After the sync above, every guest write is in the dirty log again: a page still unpopulated when the map
+        // is read and written later is sent again, so the map may stay stale for the first lap.
+        EndFirstLap();
+        _firstLapUnpopulated = FirstLapZeroMap.Open(_blocks);
 
         long start = s.Position;
         s.WriteU64((ulong)TotalBytes | (ulong)RamSaveFlags.MemSize);
@@ -170,7 +165,7 @@ public sealed partial class RamSaver
     public void Complete(MigrationStream s)
     {
         // Nothing is sent after this: a page written since the first lap began must not pass for unpopulated.
-        _firstLapUnpopulated = null;
+        EndFirstLap();
         if (Phase != RamPhase.Postcopy)
         {
             BitmapSync();
@@ -216,6 +211,7 @@ public sealed partial class RamSaver
         }
 
         DisableXbzrle();
+        EndFirstLap();
     }
 
     /// <summary>Pages the last sync found newly dirty (written since the sync before).</summary>

@@ -1,0 +1,69 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using Emu.Machine.Memory;
+using Emu.Migration.Ram;
+using Emu.Migration.Report;
+using Emu.Migration.Stream;
+using Emu.Migration.Transport;
+using Emu.Migration.VmState;
+using Serilog;
+
+namespace Emu.Migration.Precopy;
+
+/// <summary>
+/// Pays .NET's first-call costs of an outgoing migration's setup (the JIT of the connect, the RAM section's setup,
+/// the first bitmap sync and the stream) once, on a background thread, long before anybody migrates. Cold, they
+/// were most of Emu's setup time (40–60 ms against QEMU's 1–2 ms, whose code is compiled ahead of time); the work
+/// itself takes a few milliseconds. <see cref="SwitchoverWarmup"/> does the same for the switchover's device saves.
+/// </summary>
+internal static class SetupWarmup
+{
+    // The types whose methods run between `migrate` and the status `active` (MigrationThread.Run's setup).
+    private static readonly Type[] SetupPath =
+    [
+        typeof(MigrationThread), typeof(MigrationConnection), typeof(MigrationUri), typeof(MigrationStream),
+        typeof(SaveVmWriter), typeof(RamSaver), typeof(DirtyLog), typeof(HostPageMap), typeof(MigrationPassLog),
+        typeof(MigrationStats), typeof(MigrationStateMachine),
+    ];
+
+    /// <summary>Starts the warm-up on a background thread; it ends by itself.</summary>
+    public static void Start(ILogger log)
+    {
+        var t = new Thread(() => Warm(log)) { Name = "mig/warmup", IsBackground = true, Priority = ThreadPriority.BelowNormal };
+        t.Start();
+    }
+
+    private static void Warm(ILogger log)
+    {
+        long start = MonotonicClock.NowNs;
+        int prepared = 0;
+        try
+        {
+            foreach (Type type in SetupPath)
+            {
+                const BindingFlags All = BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
+                foreach (MethodBase m in type.GetMethods(All).Cast<MethodBase>().Concat(type.GetConstructors(All)))
+                {
+                    // Open generics cannot be compiled without their arguments; abstract and P/Invoke methods have no IL.
+                    if (m.IsAbstract || m.ContainsGenericParameters || (m.MethodImplementationFlags & MethodImplAttributes.InternalCall) != 0
+                        || (m.Attributes & MethodAttributes.PinvokeImpl) != 0)
+                    {
+                        continue;
+                    }
+
+                    RuntimeHelpers.PrepareMethod(m.MethodHandle);
+                    prepared++;
+                }
+            }
+
+            // The framework's side of a tcp URI (address parsing loads System.Net.Primitives' code paths).
+            _ = MigrationUri.Parse("tcp:127.0.0.1:4444").TcpConnectEndPoint();
+            log.Debug("migration: setup path warmed ({Methods} methods) in {Ms:F1} ms", prepared, (MonotonicClock.NowNs - start) / 1e6);
+        }
+        catch (Exception e) when (e is ArgumentException or MemberAccessException or NotSupportedException or MigrationException)
+        {
+            // A method that cannot be prepared costs only its first call's JIT later, never the migration.
+            log.Debug(e, "migration: setup warm-up stopped after {Methods} methods", prepared);
+        }
+    }
+}

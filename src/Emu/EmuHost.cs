@@ -194,6 +194,11 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             Machine.Start();
         }
 
+        if (_options.Incoming == null)
+        {
+            Migration.WarmOutgoing();
+        }
+
         // Under -daemonize the parent waits for this: the machine is up, its sockets listen.
         Daemon.Report("ok");
         MachineExit exit = _exit.Task.GetAwaiter().GetResult();

@@ -223,8 +223,13 @@ public sealed partial class IncomingMigration
             _log.Information("migration: true pause = {TruePauseMs:F1} ms (source vCPU stop to destination start)", TruePauseMs);
             (long ramStartNs, long ramEndNs) = _ram!.FinalSection;
             long stopNs = downtime.SourceStopMonotonicNs;
-            _log.Debug("migration: switchover on the destination: final ram section from {RamStartMs:F1} to {RamEndMs:F1} ms after the source stop, started at {StartedMs:F1} ms",
-                (ramStartNs - stopNs) / 1e6, (ramEndNs - stopNs) / 1e6, (startedNs - stopNs) / 1e6);
+
+            // In postcopy the guest starts before the last RAM section: there is no final section to place yet.
+            if (ramStartNs != 0)
+            {
+                _log.Debug("migration: switchover on the destination: final ram section from {RamStartMs:F1} to {RamEndMs:F1} ms after the source stop, started at {StartedMs:F1} ms",
+                    (ramStartNs - stopNs) / 1e6, (ramEndNs - stopNs) / 1e6, (startedNs - stopNs) / 1e6);
+            }
         }
     }
 

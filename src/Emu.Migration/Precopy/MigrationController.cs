@@ -32,8 +32,14 @@ public sealed partial class MigrationController : IDisposable
         _log = (log ?? Log.Logger).ForContext<MigrationController>();
         _outgoingState = new MigrationStateMachine(s => OnStatus("outgoing", s));
         _incomingState = new MigrationStateMachine(s => OnStatus("incoming", s));
-        SetupWarmup.Start(_log);
     }
+
+    /// <summary>
+    /// A process that may migrate its guest out (not one waiting for an incoming migration) pays the JIT of the
+    /// migration setup and the device saves now, in the background, rather than inside a migration's setup time
+    /// and downtime (<see cref="SetupWarmup"/>, <see cref="VmState.SwitchoverWarmup"/>).
+    /// </summary>
+    public void WarmOutgoing() => SetupWarmup.Start(_log, () => VmState.SwitchoverWarmup.WarmSource(_machine.Devices));
 
     public MigrationOptions Options { get; } = new();
 

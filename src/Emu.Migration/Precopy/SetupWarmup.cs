@@ -26,10 +26,23 @@ internal static class SetupWarmup
         typeof(MigrationStats), typeof(MigrationStateMachine),
     ];
 
-    /// <summary>Starts the warm-up on a background thread; it ends by itself.</summary>
-    public static void Start(ILogger log)
+    /// <summary>Starts the warm-up on a background thread, then runs <paramref name="then"/> there; it ends by itself.</summary>
+    public static void Start(ILogger log, Action then)
     {
-        var t = new Thread(() => Warm(log)) { Name = "mig/warmup", IsBackground = true, Priority = ThreadPriority.BelowNormal };
+        var t = new Thread(() =>
+        {
+            Warm(log);
+            try
+            {
+                then();
+            }
+            catch (Exception e)
+            {
+                // Only a warm-up: whatever failed here fails again, where it counts, in a real migration.
+                log.Warning(e, "migration: switchover warm-up failed");
+            }
+        })
+        { Name = "mig/warmup", IsBackground = true, Priority = ThreadPriority.BelowNormal };
         t.Start();
     }
 

@@ -21,4 +21,14 @@ public class HostPageMapTests
         Assert.False(HostPageMap.IsSet(map, 7));
         Assert.False(HostPageMap.IsSet(null, 7));
     }
+
+    [Fact]
+    public unsafe void GuestRamOfAHugePageOrMoreIsAlignedForHugePages()
+    {
+        // The kernel can back only a 2 MiB-aligned range with a transparent huge page.
+        using var block = new RamBlock("pc.ram", 8UL << 20);
+        Assert.Equal(0UL, (ulong)block.HostPointer % (2UL << 20));
+        block.Page(block.PageCount - 1)[0] = 7;
+        Assert.Equal(7, block.Page(block.PageCount - 1)[0]);
+    }
 }

@@ -17,6 +17,9 @@ public sealed class AutoConverge(MigrationOptions options, Func<int> getThrottle
 
     public int ThrottlePercent => getThrottle();
 
+    /// <summary>The brake this migration applies is the vCPU dirty-page limit, not the CPU throttle.</summary>
+    public bool BrakesByDirtyLimit => dirtyLimit != null && !options.Has(MigrationCapability.AutoConverge) && options.Has(MigrationCapability.DirtyLimit);
+
     /// <summary>QEMU migration_trigger_throttle. Returns true if the throttle or the dirty limit was applied.</summary>
     public bool OnPeriodEnd(ulong bytesXferPeriod, ulong bytesDirtyPeriod)
     {

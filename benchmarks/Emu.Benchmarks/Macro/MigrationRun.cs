@@ -62,8 +62,8 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             switch (status)
             {
                 case "completed":
-                    return Completed(info, destination, dst, postcopyStartedAt is { } at ? sw.Elapsed - at : null)
-                        with { GuestPassesDuring = CountPasses(source) - _passesAtStart };
+                    MigrationOutcome done = Completed(info, destination, dst, postcopyStartedAt is { } at ? sw.Elapsed - at : null);
+                    return done with { GuestPassesDuring = CountPasses(source) - _passesAtStart };
                 case "failed":
                     return MigrationOutcome.Failed(emulator, $"failed: {info["error-desc"]?.GetValue<string>() ?? "(no error-desc)"}"
                         + (migrationCase.Postcopy && emulator == EmulatorKind.Qemu ? UserfaultfdHint() : ""));

@@ -26,7 +26,7 @@ public sealed class VcpuDirtyQuota
     public const long PagesPerMib = (1 << 20) / RamBlock.PageSize;
 
     [ThreadStatic]
-    private static VcpuDirtyQuota? t_current;
+    private static VcpuDirtyQuota? _boundToThisThread;
 
     private readonly DirtyRateTracker _tracker;
     private readonly Action _requestExit;
@@ -89,7 +89,7 @@ public sealed class VcpuDirtyQuota
     public long QuotaSpentUs => Volatile.Read(ref _quotaSpentUs);
 
     /// <summary>Called once on the vCPU thread: the write barrier charges this thread's stores here.</summary>
-    public void BindToCurrentThread() => t_current = this;
+    public void BindToCurrentThread() => _boundToThisThread = this;
 
     /// <summary>
     /// The quota for a limit: <paramref name="limitMbPerSec"/> MiB/s over <paramref name="periodMs"/>, at least one
@@ -125,7 +125,7 @@ public sealed class VcpuDirtyQuota
     }
 
     /// <summary>The write barrier's charge: the calling thread's vCPU, if it has one, newly dirtied a page.</summary>
-    internal static void ChargeCurrentThread() => t_current?.Charge();
+    internal static void ChargeCurrentThread() => _boundToThisThread?.Charge();
 
     private void Charge()
     {

@@ -49,6 +49,8 @@ public sealed class DirtyLimitTests
 
         // The limit went with the migration.
         Assert.Empty(pair.SourceQmp.Execute("query-vcpu-dirty-limit").AsArray());
+        // The destination completes a little after the source: it still loads the device state.
+        pair.WaitForDestinationStatus("completed");
         PrecopyTests.AssertDestinationCompleted(pair.DestinationQmp);
         int atDestination = MigrationPair.Passes(pair.Destination);
         pair.Destination.WaitForSerial("B", atDestination + 2, Timeout);

@@ -21,6 +21,12 @@ public readonly record struct MigrationCapabilities(ulong Bits)
             return "Postcopy preempt requires postcopy-ram";
         }
 
+        if (Has(MigrationCapability.DirtyLimit) && Has(MigrationCapability.AutoConverge))
+        {
+            // QEMU's text, word for word. QEMU also wants KVM's dirty ring here; Emu counts dirty pages itself.
+            return "dirty-limit conflicts with auto-converge either of then available currently";
+        }
+
         return null;
     }
 

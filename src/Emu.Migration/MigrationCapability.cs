@@ -29,4 +29,10 @@ public enum MigrationCapability
 
     /// <summary>Send re-dirtied pages as XOR deltas against a page cache (ram.c XBZRLE, <see cref="Ram.Xbzrle"/>).</summary>
     Xbzrle,
+
+    /// <summary>
+    /// When the guest dirties memory faster than it can be sent, limit each vCPU's dirty-page rate to
+    /// vcpu-dirty-limit instead of throttling its CPU time (ram.c migration_dirty_limit_guest).
+    /// </summary>
+    DirtyLimit,
 }

@@ -44,6 +44,15 @@ public sealed record MigrationParameters
     public const ulong DefaultXbzrleCacheSizeBytes = 64UL << 20;
 
     /// <summary>
+    /// The dirty-page rate, MiB/s, each vCPU is held to once the dirty-limit capability engages (QEMU
+    /// vcpu-dirty-limit, default 1).
+    /// </summary>
+    public ulong VcpuDirtyLimitMbPerSec { get; init; } = 1;
+
+    /// <summary>The period over which a vCPU's dirty-limit quota is counted, ms (QEMU x-vcpu-dirty-limit-period).</summary>
+    public ulong VcpuDirtyLimitPeriodMs { get; init; } = 1000;
+
+    /// <summary>
     /// Emu's x-postcopy-recover-timeout, on the destination: how long a postcopy-paused destination waits for a
     /// recovery before it fails (its guest cannot go on without the missing pages). 0, the default, waits forever
     /// as QEMU does.
@@ -84,6 +93,17 @@ public sealed record MigrationParameters
         if (MaxCpuThrottlePercent < CpuThrottleInitialPercent || MaxCpuThrottlePercent > 99)
         {
             return InvalidValue("max_cpu_throttle", "an integer in the range of cpu_throttle_initial to 99");
+        }
+
+        if (VcpuDirtyLimitPeriodMs is < 1 or > 1000)
+        {
+            return InvalidValue("x-vcpu-dirty-limit-period", "a value between 1 and 1000");
+        }
+
+        if (VcpuDirtyLimitMbPerSec < 1)
+        {
+            // QEMU 9.0's corrected text (8.1 ran it through QERR_INVALID_PARAMETER_VALUE: "… expects is invalid …").
+            return "Parameter 'vcpu_dirty_limit' is invalid, it must greater than 1 MB/s";
         }
 
         if (PostcopyRecoverTimeoutMs > MaxPostcopyRecoverTimeoutSeconds * 1000)

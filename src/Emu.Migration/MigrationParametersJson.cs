@@ -31,6 +31,8 @@ public static class MigrationParametersJson
         new("max-postcopy-bandwidth", Kind.UInt64, p => p.MaxPostcopyBandwidthBytesPerSec, (p, v) => p with { MaxPostcopyBandwidthBytesPerSec = v }),
         new("max-cpu-throttle", Kind.UInt8, p => p.MaxCpuThrottlePercent, (p, v) => p with { MaxCpuThrottlePercent = v }),
         new("xbzrle-cache-size", Kind.UInt64, p => p.XbzrleCacheSizeBytes, (p, v) => p with { XbzrleCacheSizeBytes = v }),
+        new("x-vcpu-dirty-limit-period", Kind.UInt64, p => p.VcpuDirtyLimitPeriodMs, (p, v) => p with { VcpuDirtyLimitPeriodMs = v }),
+        new("vcpu-dirty-limit", Kind.UInt64, p => p.VcpuDirtyLimitMbPerSec, (p, v) => p with { VcpuDirtyLimitMbPerSec = v }),
         new("x-postcopy-recover-timeout", Kind.UInt64, p => p.PostcopyRecoverTimeoutMs, (p, v) => p with { PostcopyRecoverTimeoutMs = v }),
     ];
 

@@ -88,6 +88,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         InputCommands.Register(commands, control);
         _monitor = HumanMonitor.Register(commands, Machine.Memory, control);
         MigrationCommands.Register(commands, Migration);
+        DirtyRateCommands.Register(commands, Migration);
         foreach (string spec in options.Qmp)
         {
             QmpEndpoint endpoint;

@@ -153,6 +153,7 @@ public sealed class QemuCompatibilityTests
         { "human-monitor-command", "info status" },
         { "human-monitor-command", "xp /4x 0x100000" },
         { "system_powerdown", null },
+        { "query-vcpu-dirty-limit", null },
     };
 
     /// <summary>Each command answers on both with the same JSON shape; where the value is the machine's (target, kvm, HMP status), the same value.</summary>

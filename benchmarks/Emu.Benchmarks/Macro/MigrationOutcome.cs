@@ -8,6 +8,8 @@ namespace Emu.Benchmarks.Macro;
 /// destination's <c>postcopy-blocktime</c> (query-migrate) and, for Emu, its log's <see cref="PostcopySummary"/>.
 /// <see cref="Result"/> says how the run ended in words: "completed", "did not converge in 20 s", or why
 /// it could not be measured; the figures are those at the end (at cancellation for a run that did not converge).
+/// <see cref="GuestPassesDuring"/> is how many passes the ab guest finished on the source between <c>migrate</c> and
+/// completion; <see cref="TotalTimeRangeMs"/> spans the total times of repeated runs.
 /// </summary>
 internal sealed record MigrationOutcome(
     EmulatorKind Emulator,
@@ -21,7 +23,9 @@ internal sealed record MigrationOutcome(
     double? TruePauseMs = null,
     long? SwitchToDoneMs = null,
     long? BlocktimeMs = null,
-    PostcopySummary? Postcopy = null)
+    PostcopySummary? Postcopy = null,
+    int? GuestPassesDuring = null,
+    (long Min, long Max)? TotalTimeRangeMs = null)
 {
     public static MigrationOutcome Failed(EmulatorKind emulator, string why) => new(emulator, false, why);
 
@@ -45,10 +49,12 @@ internal sealed record MigrationOutcome(
 
         List<MigrationOutcome> bySwitch = [.. runs.OrderBy(r => r.SwitchToDoneMs ?? r.DowntimeMs ?? 0)];
         long downMin = runs.Min(r => r.DowntimeMs ?? 0), downMax = runs.Max(r => r.DowntimeMs ?? 0);
-        return new MigrationOutcome(runs[0].Emulator, true, $"completed ×{runs.Count}, downtime {downMin}–{downMax} ms",
+        long totalMin = runs.Min(r => r.TotalTimeMs ?? 0), totalMax = runs.Max(r => r.TotalTimeMs ?? 0);
+        return new MigrationOutcome(runs[0].Emulator, true, $"completed ×{runs.Count}, total {totalMin}–{totalMax} ms, downtime {downMin}–{downMax} ms",
             Mid(runs, r => r.TotalTimeMs), Mid(runs, r => r.DowntimeMs), Mid(runs, r => r.SetupTimeMs),
             Mid(runs, r => r.TransferredBytes), Mid(runs, r => r.Passes), Mid(runs, r => r.TruePauseMs),
-            Mid(runs, r => r.SwitchToDoneMs), Mid(runs, r => r.BlocktimeMs), bySwitch[bySwitch.Count / 2].Postcopy);
+            Mid(runs, r => r.SwitchToDoneMs), Mid(runs, r => r.BlocktimeMs), bySwitch[bySwitch.Count / 2].Postcopy,
+            Mid(runs, r => r.GuestPassesDuring), (totalMin, totalMax));
     }
 
     /// <summary>The median of the figures present (the mean of the middle two for an even count), or null.</summary>

@@ -17,6 +17,8 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
+    private int? _passesAtStart;
+
     public MigrationOutcome Run()
     {
         GuestSpec guest = migrationCase.Guest;
@@ -33,11 +35,21 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             return MigrationOutcome.Failed(emulator, refusal);
         }
 
+        if (migrationCase.Converge is { } converge)
+        {
+            string capability = emulator == EmulatorKind.Emu ? converge.Emu : converge.Qemu;
+            src.Execute("migrate-set-capabilities", new JsonObject
+            {
+                ["capabilities"] = new JsonArray { new JsonObject { ["capability"] = capability, ["state"] = true } },
+            });
+        }
+
         src.Execute("migrate-set-parameters", new JsonObject
         {
             ["max-bandwidth"] = migrationCase.MaxBandwidthBytesPerSec,
             ["downtime-limit"] = migrationCase.DowntimeLimitMs,
         });
+        _passesAtStart = CountPasses(source);
         src.Execute("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" });
         var sw = Stopwatch.StartNew();
         TimeSpan? postcopyStartedAt = null;
@@ -50,7 +62,8 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             switch (status)
             {
                 case "completed":
-                    return Completed(info, destination, dst, postcopyStartedAt is { } at ? sw.Elapsed - at : null);
+                    MigrationOutcome done = Completed(info, destination, dst, postcopyStartedAt is { } at ? sw.Elapsed - at : null);
+                    return done with { GuestPassesDuring = CountPasses(source) - _passesAtStart };
                 case "failed":
                     return MigrationOutcome.Failed(emulator, $"failed: {info["error-desc"]?.GetValue<string>() ?? "(no error-desc)"}"
                         + (migrationCase.Postcopy && emulator == EmulatorKind.Qemu ? UserfaultfdHint() : ""));
@@ -219,6 +232,9 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
 
         return info;
     }
+
+    /// <summary>The ab guest's passes so far on <paramref name="vm"/> (its "B" lines); null for other guests.</summary>
+    private int? CountPasses(VmProcess vm) => migrationCase.Guest.ReadyText == "B" ? vm.CountSerial("B") : null;
 
     private static JsonObject QueryMigrate(QmpClient qmp) => qmp.Execute("query-migrate").AsObject();
 

@@ -152,6 +152,19 @@ internal sealed partial class VmProcess : IDisposable
         }
     }
 
+    /// <summary>How many times the guest has printed <paramref name="text"/> so far (the ab guest's passes: "B").</summary>
+    public int CountSerial(string text)
+    {
+        string serial = ReadShared(SerialPath);
+        int n = 0;
+        for (int i = serial.IndexOf(text, StringComparison.Ordinal); i >= 0; i = serial.IndexOf(text, i + text.Length, StringComparison.Ordinal))
+        {
+            n++;
+        }
+
+        return n;
+    }
+
     /// <summary>
     /// Emu's true guest pause (source vCPU stop to destination vCPU start), from the destination's log line
     /// <c>migration: true pause = X ms</c>; waits up to <paramref name="timeout"/> for the log to be flushed.

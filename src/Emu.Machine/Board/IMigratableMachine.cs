@@ -1,3 +1,4 @@
+using Emu.Machine.DirtyRate;
 using Emu.Machine.Memory;
 using Emu.Machine.State;
 
@@ -30,6 +31,9 @@ public interface IMigratableMachine
 
     /// <summary>Auto-converge: the vCPU sleeps pct/(1-pct) × 10 ms every 10 ms slice. 0 turns it off.</summary>
     int ThrottlePercent { get; set; }
+
+    /// <summary>The vCPU dirty-page limits (set-vcpu-dirty-limit, the dirty-limit capability) and dirty-rate tracking.</summary>
+    DirtyLimitState DirtyLimit { get; }
 
     /// <summary>Drops every cached translation of guest memory (TLBs, decoded blocks): after a load or a discard.</summary>
     void FlushCpuCaches();

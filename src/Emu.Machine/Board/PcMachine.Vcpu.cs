@@ -22,6 +22,7 @@ public sealed partial class PcMachine
     private void VcpuLoop()
     {
         VcpuThreadId = HostThread.CurrentId();
+        _dirtyQuota.BindToCurrentThread();
         try
         {
             while (WaitUntilRunRequested())
@@ -34,6 +35,7 @@ public sealed partial class PcMachine
 
                 Clock.RunDueTimers();
                 Throttle();
+                DirtyLimitWait();
                 Clock.SetIdle(false);
                 CpuExitKind exit = Cpu.Run(SliceBudget());
                 switch (exit)
@@ -120,6 +122,28 @@ public sealed partial class PcMachine
         _wake.Reset();
         _wake.Wait(sleep);
         _sliceStartTicks = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>
+    /// The dirty-page limit's brake (QEMU dirtylimit_vcpu_execute): a vCPU that spent its quota for the period waits
+    /// for the period's end, as a throttled one sleeps; a stop request ends the wait. The virtual clock runs on.
+    /// </summary>
+    private void DirtyLimitWait()
+    {
+        long waitTicks = _dirtyQuota.OnSafePoint();
+        if (waitTicks <= 0)
+        {
+            return;
+        }
+
+        Clock.SetIdle(true);
+        _wake.Reset();
+
+        // Stop sets _wake after clearing _runRequested: a Set that came before the Reset above is seen here.
+        if (Volatile.Read(ref _runRequested))
+        {
+            _wake.Wait(Stopwatch.GetElapsedTime(0, waitTicks));
+        }
     }
 
     /// <summary>

@@ -11,6 +11,7 @@ using Emu.Machine.Devices.Rtc;
 using Emu.Machine.Devices.Serial;
 using Emu.Machine.Devices.SysCtl;
 using Emu.Machine.Devices.Vga;
+using Emu.Machine.DirtyRate;
 using Emu.Machine.Io;
 using Emu.Machine.Memory;
 using Emu.Machine.State;
@@ -30,6 +31,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     private readonly MachineOptions _options;
     private readonly List<RamBlock> _ramBlocks = [];
     private readonly List<IVmStateDevice> _devices = [];
+    private readonly VcpuDirtyQuota _dirtyQuota;
 
     public PcMachine(MachineOptions options)
     {
@@ -107,6 +109,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Apic.NmiRaised = Cpu.RaiseNmi;
         Cpu.TscSource = () => (ulong)Clock.NowNs;
         Clock.InstructionCounter = () => Cpu.InstructionsNow;
+        DirtyLimit = DirtyLimitState.ForOneVcpu(_ramBlocks, Cpu.RequestExit);
+        _dirtyQuota = DirtyLimit.Vcpus[0];
 
         _devices.Add(Cpu);
         _devices.Add(Apic);
@@ -176,6 +180,9 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     public RamBlock PcRom { get; }
 
     public IReadOnlyList<RamBlock> RamBlocks => _ramBlocks;
+
+    /// <summary>The vCPU dirty-page limits and the dirty-rate tracking behind them and calc-dirty-rate.</summary>
+    public DirtyLimitState DirtyLimit { get; }
 
     public IReadOnlyList<IVmStateDevice> Devices => _devices;
 

@@ -17,4 +17,11 @@ public enum DirtyClient
     /// translated code lives on the page, so the next store must drop it.
     /// </summary>
     Code = 2,
+
+    /// <summary>
+    /// Pages written since <see cref="Emu.Machine.DirtyRate.DirtyRateTracker"/> last harvested them: what KVM's dirty ring
+    /// gives QEMU's dirty-limit and calc-dirty-rate. The first store to such a page is charged to the writing
+    /// vCPU (<see cref="Emu.Machine.DirtyRate.VcpuDirtyQuota"/>). Enabled only while a limit or a measurement needs it.
+    /// </summary>
+    DirtyRate = 3,
 }

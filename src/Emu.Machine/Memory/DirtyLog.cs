@@ -17,7 +17,7 @@ namespace Emu.Machine.Memory;
 /// </remarks>
 public sealed class DirtyLog
 {
-    private const int ClientCount = 3;
+    private const int ClientCount = 4;
 
     private readonly ulong[][] _bitmaps = new ulong[ClientCount][];
     private readonly ulong[] _summary;
@@ -125,9 +125,19 @@ public sealed class DirtyLog
             }
 
             ulong old = Interlocked.Or(ref _bitmaps[c][w], bit);
-            if (c == (int)DirtyClient.Code && (old & bit) == 0)
+            if ((old & bit) != 0)
+            {
+                continue;
+            }
+
+            if (c == (int)DirtyClient.Code)
             {
                 CodePageWritten?.Invoke(pageIndex);
+            }
+            else if (c == (int)DirtyClient.DirtyRate)
+            {
+                // A page newly dirtied since the last harvest: the writing vCPU's dirty-ring entry, in effect.
+                Emu.Machine.DirtyRate.VcpuDirtyQuota.ChargeCurrentThread();
             }
         }
 
@@ -177,6 +187,29 @@ public sealed class DirtyLog
         }
 
         return newly;
+    }
+
+    /// <summary>
+    /// Takes and clears every bit of the client, as KVM_RESET_DIRTY_RINGS re-arms the pages a dirty ring reported:
+    /// the next store to each page is newly dirty again. Returns how many pages were set.
+    /// </summary>
+    public long Harvest(DirtyClient client)
+    {
+        ulong[] bm = _bitmaps[(int)client];
+        long taken = 0;
+        for (int w = 0; w < bm.Length; w++)
+        {
+            if (Volatile.Read(ref bm[w]) == 0)
+            {
+                continue;
+            }
+
+            // Exchange first, then clear the summary: see the class remarks.
+            taken += BitOperations.PopCount(Interlocked.Exchange(ref bm[w], 0));
+            Interlocked.Exchange(ref _summary[w], 0);
+        }
+
+        return taken;
     }
 
     /// <summary>

@@ -80,6 +80,13 @@ public sealed partial class MigrationController
                     o["cpu-throttle-percentage"] = throttle;
                 }
 
+                // QEMU 8.1 populate_ram_info: while a dirty-limit migration holds the limit, µs.
+                if (Options.Has(MigrationCapability.DirtyLimit) && _machine.DirtyLimit.InService)
+                {
+                    o["dirty-limit-throttle-time-per-round"] = _machine.DirtyLimit.ThrottleTimePerRoundUs;
+                    o["dirty-limit-ring-full-time"] = _machine.DirtyLimit.RingFullTimeUs;
+                }
+
                 break;
         }
 

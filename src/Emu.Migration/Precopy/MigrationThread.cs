@@ -66,7 +66,8 @@ public sealed partial class MigrationThread
         _uri = uri;
         _emit = emit;
         _log = log;
-        _autoConverge = new AutoConverge(options, () => machine.ThrottlePercent, p => machine.ThrottlePercent = p);
+        DirtyLimit = new MigrationDirtyLimit(options, machine.DirtyLimit);
+        _autoConverge = new AutoConverge(options, () => machine.ThrottlePercent, p => machine.ThrottlePercent = p, DirtyLimit);
     }
 
     /// <summary>The failure text for query-migrate's error-desc, or null.</summary>
@@ -76,6 +77,9 @@ public sealed partial class MigrationThread
     public double ThresholdBytes => Volatile.Read(ref _thresholdBytes);
 
     internal RamSaver? Ram { get; private set; }
+
+    /// <summary>The dirty-limit capability's hold on the vCPUs, for query-migrate's dirty-limit figures.</summary>
+    internal MigrationDirtyLimit DirtyLimit { get; }
 
     internal void Start()
     {

@@ -4,9 +4,10 @@ namespace Emu.Migration.Ram;
 /// Auto-converge as ram.c (R24): at the close of each ≥1 s sync period compare the bytes the guest dirtied with
 /// the bytes sent; every second period past the threshold throttles the vCPUs harder
 /// (migration_trigger_throttle, mig_throttle_guest_down). The throttle itself is the machine's
-/// (cpu_throttle_set, clamped to 1..99).
+/// (cpu_throttle_set, clamped to 1..99). With the dirty-limit capability instead, the same trigger holds each vCPU
+/// to its dirty-page quota (<see cref="MigrationDirtyLimit"/>).
 /// </summary>
-public sealed class AutoConverge(MigrationOptions options, Func<int> getThrottle, Action<int> setThrottle)
+public sealed class AutoConverge(MigrationOptions options, Func<int> getThrottle, Action<int> setThrottle, MigrationDirtyLimit? dirtyLimit = null)
 {
     /// <summary>QEMU CPU_THROTTLE_PCT_MIN / MAX.</summary>
     public const int ThrottleMinPercent = 1, ThrottleMaxPercent = 99;
@@ -16,7 +17,10 @@ public sealed class AutoConverge(MigrationOptions options, Func<int> getThrottle
 
     public int ThrottlePercent => getThrottle();
 
-    /// <summary>QEMU migration_trigger_throttle. Returns true if the throttle changed.</summary>
+    /// <summary>The brake this migration applies is the vCPU dirty-page limit, not the CPU throttle.</summary>
+    public bool BrakesByDirtyLimit => dirtyLimit != null && !options.Has(MigrationCapability.AutoConverge) && options.Has(MigrationCapability.DirtyLimit);
+
+    /// <summary>QEMU migration_trigger_throttle. Returns true if the throttle or the dirty limit was applied.</summary>
     public bool OnPeriodEnd(ulong bytesXferPeriod, ulong bytesDirtyPeriod)
     {
         MigrationParameters p = options.Parameters;
@@ -27,6 +31,12 @@ public sealed class AutoConverge(MigrationOptions options, Func<int> getThrottle
             if (options.Has(MigrationCapability.AutoConverge))
             {
                 setThrottle(NextThrottle(getThrottle(), p, bytesDirtyPeriod, bytesDirtyThreshold));
+                return true;
+            }
+
+            if (dirtyLimit != null && options.Has(MigrationCapability.DirtyLimit))
+            {
+                dirtyLimit.LimitGuest();
                 return true;
             }
         }
@@ -60,10 +70,11 @@ public sealed class AutoConverge(MigrationOptions options, Func<int> getThrottle
         return (int)Math.Clamp(next, ThrottleMinPercent, ThrottleMaxPercent);
     }
 
-    /// <summary>QEMU cpu_throttle_stop: at the end of a migration, whatever its outcome.</summary>
+    /// <summary>QEMU cpu_throttle_stop (and the dirty limit's cancel): at the end of a migration, whatever its outcome.</summary>
     public void Stop()
     {
         setThrottle(0);
+        dirtyLimit?.Stop();
         DirtyRateHighCount = 0;
     }
 }

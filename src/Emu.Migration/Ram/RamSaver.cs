@@ -230,6 +230,33 @@ public sealed partial class RamSaver
             _timeLastBitmapSyncMs = _nowMs();
         }
 
+        LastSyncDirtiedPages = TakeDirtyLog();
+        LastSyncMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        long end = _nowMs();
+        if (end > _timeLastBitmapSyncMs + SyncPeriodMs)
+        {
+            long transferred = _stream?.Position ?? 0;
+            bool braked = _autoConverge?.OnPeriodEnd((ulong)(transferred - _bytesXferPrev), (ulong)_numDirtyPagesPeriod * PageSize) ?? false;
+            UpdateXbzrleRates();
+            _stats.DirtyPagesRate = _numDirtyPagesPeriod * 1000 / (end - _timeLastBitmapSyncMs);
+            _timeLastBitmapSyncMs = end;
+            _numDirtyPagesPeriod = 0;
+            _bytesXferPrev = transferred;
+            if (braked && _autoConverge!.BrakesByDirtyLimit)
+            {
+                // A vCPU running free re-dirties its whole working set in milliseconds, and it ran free from the take
+                // above until the limit held it. Take again, so those pages go with this pass instead of making the
+                // next sync find a full pass's worth and cost a pass of their own.
+                LastSyncDirtiedPages += TakeDirtyLog();
+            }
+        }
+
+        _onPass?.Invoke(_stats.DirtySyncCount);
+    }
+
+    /// <summary>Takes every block's dirty log into the migration bitmaps; returns the pages that became dirty there.</summary>
+    private long TakeDirtyLog()
+    {
         lock (_bitmapLock)
         {
             long fresh = 0;
@@ -239,26 +266,11 @@ public sealed partial class RamSaver
             }
 
             Volatile.Write(ref _dirtyPages, _dirtyPages + fresh);
-            LastSyncDirtiedPages = fresh;
             _numDirtyPagesPeriod += fresh;
             _stats.DirtyBytesLastSync = RemainingBytes;
             _stats.RemainingBytes = RemainingBytes;
+            return fresh;
         }
-
-        LastSyncMs = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        long end = _nowMs();
-        if (end > _timeLastBitmapSyncMs + SyncPeriodMs)
-        {
-            long transferred = _stream?.Position ?? 0;
-            _autoConverge?.OnPeriodEnd((ulong)(transferred - _bytesXferPrev), (ulong)_numDirtyPagesPeriod * PageSize);
-            UpdateXbzrleRates();
-            _stats.DirtyPagesRate = _numDirtyPagesPeriod * 1000 / (end - _timeLastBitmapSyncMs);
-            _timeLastBitmapSyncMs = end;
-            _numDirtyPagesPeriod = 0;
-            _bytesXferPrev = transferred;
-        }
-
-        _onPass?.Invoke(_stats.DirtySyncCount);
     }
 
     private static void SetAll(ulong[] bm, int pageCount)

@@ -31,7 +31,8 @@ public static class MigrationCommands
         MigrationReportCommand.Register(table, mig);
     }
 
-    private static JsonNode? Run(Action action)
+    /// <summary>Runs a migration entry point; its <see cref="MigrationException"/> becomes a GenericError.</summary>
+    internal static JsonNode? Run(Action action)
     {
         try
         {

@@ -103,4 +103,33 @@ public class AutoConvergeTests
         ac.Stop();
         Assert.Equal(0, throttle());
     }
+
+    [Fact]
+    public void WithDirtyLimitTheSecondTooFastPeriodLimitsEveryVcpuInsteadOfThrottlingAndStopLiftsIt()
+    {
+        using var machine = new FakeMachine(("pc.ram", 64 * 4096));
+        var o = new MigrationOptions { Parameters = new MigrationParameters { VcpuDirtyLimitMbPerSec = 4, VcpuDirtyLimitPeriodMs = 500 } };
+        o.Capabilities = o.Capabilities.With(MigrationCapability.DirtyLimit, true);
+        int throttle = 0;
+        var ac = new AutoConverge(o, () => throttle, p => throttle = p, new MigrationDirtyLimit(o, machine.DirtyLimit));
+        Assert.True(ac.BrakesByDirtyLimit);
+
+        Assert.False(ac.OnPeriodEnd(100, 60));
+        Assert.False(machine.DirtyLimit.InService);
+        Assert.True(ac.OnPeriodEnd(100, 60));
+        Assert.Equal(0, throttle);
+        Assert.Equal([(0, 4L, 0L)], machine.DirtyLimit.Query());
+
+        // 4 MiB/s over 500 ms periods: 512 pages each.
+        Assert.Equal(512, machine.DirtyLimit.Vcpus[0].QuotaPages);
+
+        // A changed vcpu-dirty-limit applies at the next trigger (QEMU re-applies only then).
+        o.Parameters = o.Parameters with { VcpuDirtyLimitMbPerSec = 2 };
+        ac.OnPeriodEnd(100, 60);
+        ac.OnPeriodEnd(100, 60);
+        Assert.Equal([(0, 2L, 0L)], machine.DirtyLimit.Query());
+
+        ac.Stop();
+        Assert.False(machine.DirtyLimit.InService);
+    }
 }

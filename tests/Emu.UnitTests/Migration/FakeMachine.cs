@@ -1,4 +1,5 @@
 using Emu.Machine.Board;
+using Emu.Machine.DirtyRate;
 using Emu.Machine.Memory;
 using Emu.Machine.State;
 
@@ -11,6 +12,7 @@ namespace Emu.UnitTests.Migration;
 internal sealed class FakeMachine : IMigratableMachine, IDisposable
 {
     private readonly List<RamBlock> _blocks = [];
+    private DirtyLimitState? _dirtyLimit;
     private readonly List<IVmStateDevice> _devices = [];
     private readonly object _runLock = new();
     private RunState _runState = RunState.Running;
@@ -31,6 +33,9 @@ internal sealed class FakeMachine : IMigratableMachine, IDisposable
     }
 
     public IReadOnlyList<RamBlock> RamBlocks => _blocks;
+
+    /// <summary>One vCPU's dirty-page limit over these blocks; nothing charges it unless a test binds it to a thread.</summary>
+    public DirtyLimitState DirtyLimit => _dirtyLimit ??= DirtyLimitState.ForOneVcpu(_blocks, () => { });
 
     public IReadOnlyList<IVmStateDevice> Devices => _devices;
 

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Emu.Migration.Precopy;
 using Emu.Monitor;
 using Emu.Monitor.Commands;
+using Emu.UnitTests.Monitor;
 
 namespace Emu.UnitTests.Migration;
 
@@ -14,18 +15,9 @@ public sealed class MigrationCommandsTests : IDisposable
 
     public void Dispose() => _machine.Dispose();
 
-    private JsonNode? Call(string name, string args = "{}")
-    {
-        Assert.True(_table.TryGet(name, out QmpHandler h), name);
-        return h(JsonNode.Parse(args)!.AsObject());
-    }
+    private JsonNode? Call(string name, string args = "{}") => new QmpTableCaller(_table).Call(name, args);
 
-    private string Error(string name, string args = "{}")
-    {
-        var e = Assert.Throws<QmpException>(() => Call(name, args));
-        Assert.Equal("GenericError", e.ErrorClass);
-        return e.Message;
-    }
+    private string Error(string name, string args = "{}") => new QmpTableCaller(_table).Error(name, args);
 
     [Fact]
     public void RegistersQemusCommandNames()

@@ -1,4 +1,5 @@
 using Emu.Machine.Board;
+using Emu.Machine.DirtyRate;
 using Emu.Machine.Memory;
 using Emu.Machine.State;
 
@@ -8,8 +9,12 @@ namespace Emu.UnitTests.Monitor;
 internal sealed class FakeMachine(RunState initial = RunState.Running) : IMigratableMachine
 {
     private RunState _state = initial;
+    private DirtyLimitState? _dirtyLimit;
 
     public IReadOnlyList<RamBlock> RamBlocks { get; init; } = [];
+
+    /// <summary>One vCPU's dirty-page limit over <see cref="RamBlocks"/>; nothing charges it.</summary>
+    public DirtyLimitState DirtyLimit => _dirtyLimit ??= DirtyLimitState.ForOneVcpu(RamBlocks, () => { });
 
     public IReadOnlyList<IVmStateDevice> Devices { get; } = [];
 

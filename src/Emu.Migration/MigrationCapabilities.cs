@@ -21,6 +21,12 @@ public readonly record struct MigrationCapabilities(ulong Bits)
             return "Postcopy preempt requires postcopy-ram";
         }
 
+        string? multifd = Multifd.MultifdCapabilityRules.Validate(this);
+        if (multifd != null)
+        {
+            return multifd;
+        }
+
         return null;
     }
 

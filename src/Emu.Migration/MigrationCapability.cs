@@ -29,4 +29,7 @@ public enum MigrationCapability
 
     /// <summary>Send re-dirtied pages as XOR deltas against a page cache (ram.c XBZRLE, <see cref="Ram.Xbzrle"/>).</summary>
     Xbzrle,
+
+    /// <summary>Pages travel in batches over extra connections (multifd-channels of them), <see cref="Multifd"/>.</summary>
+    Multifd,
 }

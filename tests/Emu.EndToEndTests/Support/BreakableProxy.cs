@@ -36,28 +36,46 @@ public sealed class BreakableProxy : IDisposable
         {
             foreach (Socket s in _sockets)
             {
-                try
-                {
-                    if (how == LinkCut.Fin)
-                    {
-                        // The FIN goes out before the close, whatever is still unread.
-                        s.Shutdown(SocketShutdown.Send);
-                    }
-                    else
-                    {
-                        s.LingerState = new LingerOption(true, 0);
-                    }
-                }
-                catch (SocketException)
-                {
-                    // The end already went away.
-                }
-
-                s.Dispose();
+                End(s, how);
             }
 
             _sockets.Clear();
         }
+    }
+
+    /// <summary>
+    /// Ends only the connection accepted <paramref name="index"/>-th (from 0), both of its ends seeing
+    /// <paramref name="how"/>: one multifd channel of several, say.
+    /// </summary>
+    public void Cut(int index, LinkCut how)
+    {
+        lock (_lock)
+        {
+            End(_sockets[2 * index], how);
+            End(_sockets[(2 * index) + 1], how);
+        }
+    }
+
+    private static void End(Socket s, LinkCut how)
+    {
+        try
+        {
+            if (how == LinkCut.Fin)
+            {
+                // The FIN goes out before the close, whatever is still unread.
+                s.Shutdown(SocketShutdown.Send);
+            }
+            else
+            {
+                s.LingerState = new LingerOption(true, 0);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The end already went away.
+        }
+
+        s.Dispose();
     }
 
     public void Break()

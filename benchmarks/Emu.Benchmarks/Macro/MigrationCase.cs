@@ -8,6 +8,10 @@ namespace Emu.Benchmarks.Macro;
 /// <see cref="RaiseDowntimeLimit"/> is QEMU migration-test's way to make a guest that can never fit the limit
 /// complete anyway: once the source has made that many bitmap syncs, <c>downtime-limit</c> is raised to the given
 /// value, so the run measures how fast each emulator moves the whole dirty set with the guest stopped.
+/// <see cref="Multifd"/> turns on the multifd capability with that many channels and that multifd-compression on
+/// both sides (the destination then starts with <c>-incoming defer</c>, as QEMU wants multifd set before it
+/// listens), and the source reaches the destination through a counting proxy, so both emulators' bytes on the wire
+/// are measured the same way (QEMU 7.2's multifd-bytes counts pages uncompressed).
 /// </summary>
 internal sealed record MigrationCase(
     string Label,
@@ -17,7 +21,8 @@ internal sealed record MigrationCase(
     TimeSpan Timeout,
     bool Postcopy = false,
     bool Preempt = false,
-    (int AfterPasses, long ToMs)? RaiseDowntimeLimit = null)
+    (int AfterPasses, long ToMs)? RaiseDowntimeLimit = null,
+    (int Channels, string Compression)? Multifd = null)
 {
     /// <summary>"Unlimited": 100 GiB/s, far above what loopback carries, as QEMU's migration-test sets it.</summary>
     public const long UnlimitedBandwidthBytesPerSec = 100L << 30;

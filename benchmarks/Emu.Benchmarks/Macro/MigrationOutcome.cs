@@ -8,6 +8,7 @@ namespace Emu.Benchmarks.Macro;
 /// destination's <c>postcopy-blocktime</c> (query-migrate) and, for Emu, its log's <see cref="PostcopySummary"/>.
 /// <see cref="Result"/> says how the run ended in words: "completed", "did not converge in 20 s", or why
 /// it could not be measured; the figures are those at the end (at cancellation for a run that did not converge).
+/// <see cref="WireBytes"/> is what the source sent through the harness's counting proxy (multifd cases only).
 /// </summary>
 internal sealed record MigrationOutcome(
     EmulatorKind Emulator,
@@ -21,7 +22,8 @@ internal sealed record MigrationOutcome(
     double? TruePauseMs = null,
     long? SwitchToDoneMs = null,
     long? BlocktimeMs = null,
-    PostcopySummary? Postcopy = null)
+    PostcopySummary? Postcopy = null,
+    long? WireBytes = null)
 {
     public static MigrationOutcome Failed(EmulatorKind emulator, string why) => new(emulator, false, why);
 
@@ -45,10 +47,12 @@ internal sealed record MigrationOutcome(
 
         List<MigrationOutcome> bySwitch = [.. runs.OrderBy(r => r.SwitchToDoneMs ?? r.DowntimeMs ?? 0)];
         long downMin = runs.Min(r => r.DowntimeMs ?? 0), downMax = runs.Max(r => r.DowntimeMs ?? 0);
-        return new MigrationOutcome(runs[0].Emulator, true, $"completed ×{runs.Count}, downtime {downMin}–{downMax} ms",
+        long totalMin = runs.Min(r => r.TotalTimeMs ?? 0), totalMax = runs.Max(r => r.TotalTimeMs ?? 0);
+        return new MigrationOutcome(runs[0].Emulator, true, $"completed ×{runs.Count}, total {totalMin}–{totalMax} ms, downtime {downMin}–{downMax} ms",
             Mid(runs, r => r.TotalTimeMs), Mid(runs, r => r.DowntimeMs), Mid(runs, r => r.SetupTimeMs),
             Mid(runs, r => r.TransferredBytes), Mid(runs, r => r.Passes), Mid(runs, r => r.TruePauseMs),
-            Mid(runs, r => r.SwitchToDoneMs), Mid(runs, r => r.BlocktimeMs), bySwitch[bySwitch.Count / 2].Postcopy);
+            Mid(runs, r => r.SwitchToDoneMs), Mid(runs, r => r.BlocktimeMs), bySwitch[bySwitch.Count / 2].Postcopy,
+            Mid(runs, r => r.WireBytes));
     }
 
     /// <summary>The median of the figures present (the mean of the middle two for an even count), or null.</summary>

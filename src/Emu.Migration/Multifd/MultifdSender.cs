@@ -86,6 +86,7 @@ public sealed class MultifdSender : IDisposable
                     throw new MigrationStreamException($"multifd: channel {i}: cannot connect to {uri}: {e.Message}", e);
                 }
 
+                LimitQueuedBytes(connection);
                 var channel = new MultifdSendChannel(sender, i, connection, p.MultifdCompression, level);
                 sender._channels[i] = channel;
                 channel.SendInitialPacket();
@@ -104,6 +105,24 @@ public sealed class MultifdSender : IDisposable
 
         log.Information("multifd: {Channels} channels to {Uri}, compression {Compression}", sender._channels.Length, uri.ToString(), p.MultifdCompression.ToQmp());
         return sender;
+    }
+
+    /// <summary>
+    /// Bytes a channel's socket may hold in each direction's kernel buffer (SO_SNDBUF here, SO_RCVBUF on the
+    /// destination; the kernel doubles both). Compressed pages are tiny on the wire but not to decode: with the main
+    /// channel's 4 MiB, a channel could queue hundreds of MiB of pages ahead of a slower destination, and a switchover
+    /// would wait for all of them. A small buffer keeps the source's measure of progress close to the destination's.
+    /// </summary>
+    public const int SocketBufferBytes = 128 << 10;
+
+    /// <summary>Sets <see cref="SocketBufferBytes"/> on a channel's socket, send and receive side.</summary>
+    internal static void LimitQueuedBytes(MigrationConnection connection)
+    {
+        if (connection.Stream is System.Net.Sockets.NetworkStream { Socket: { } socket })
+        {
+            socket.SendBufferSize = SocketBufferBytes;
+            socket.ReceiveBufferSize = SocketBufferBytes;
+        }
     }
 
     /// <summary>

@@ -14,6 +14,7 @@ public sealed class BreakableProxy : IDisposable
     private readonly int _targetPort;
     private readonly List<Socket> _sockets = [];
     private readonly object _lock = new();
+    private long _bytesForwarded;
 
     public BreakableProxy(int targetPort)
     {
@@ -25,6 +26,9 @@ public sealed class BreakableProxy : IDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>Bytes forwarded from the connecting side to the target, over every connection (a migration's wire bytes).</summary>
+    public long BytesForwarded => Interlocked.Read(ref _bytesForwarded);
 
     /// <summary>Connections forwarded so far.</summary>
     public int Connections { get; private set; }
@@ -107,8 +111,8 @@ public sealed class BreakableProxy : IDisposable
                     Connections++;
                 }
 
-                Pump(client, server);
-                Pump(server, client);
+                Pump(client, server, forward: true);
+                Pump(server, client, forward: false);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -117,7 +121,7 @@ public sealed class BreakableProxy : IDisposable
         }
     }
 
-    private static void Pump(Socket from, Socket to) => new Thread(() =>
+    private void Pump(Socket from, Socket to, bool forward) => new Thread(() =>
     {
         var buffer = new byte[64 * 1024];
         try
@@ -126,6 +130,10 @@ public sealed class BreakableProxy : IDisposable
             while ((n = from.Receive(buffer)) > 0)
             {
                 to.Send(buffer.AsSpan(0, n));
+                if (forward)
+                {
+                    Interlocked.Add(ref _bytesForwarded, n);
+                }
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)

@@ -17,8 +17,7 @@ public sealed class MultifdChannelTests : IDisposable
 {
     private const int Pages = 1024;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-    private readonly RamBlock _source = new("pc.ram", Pages * RamBlock.PageSize);
-    private readonly RamBlock _destination = new("pc.ram", Pages * RamBlock.PageSize);
+    private readonly SourceAndDestinationRam _ram = new(Pages);
     private readonly MigrationListener _listener = MigrationListener.Listen(new MigrationUri(MigrationUriKind.Tcp, "127.0.0.1", 0, ""));
     private readonly MigrationStream _main = MigrationStream.ForWriting(System.IO.Stream.Null);
     private readonly List<string> _failures = [];
@@ -27,8 +26,7 @@ public sealed class MultifdChannelTests : IDisposable
     {
         _listener.Dispose();
         _main.Dispose();
-        _source.Dispose();
-        _destination.Dispose();
+        _ram.Dispose();
     }
 
     private MigrationUri Uri => new(MigrationUriKind.Tcp, "127.0.0.1", _listener.Port, "");
@@ -43,14 +41,14 @@ public sealed class MultifdChannelTests : IDisposable
         var p = new MigrationParameters { MultifdChannels = (ulong)channels, MultifdCompression = compression };
         var stats = new MigrationStats();
         using MultifdReceiver receiver = StartReceiver(p);
-        using MultifdSender sender = MultifdSender.Connect(Uri, p, [_source], stats, _ => { }, Serilog.Core.Logger.None);
+        using MultifdSender sender = MultifdSender.Connect(Uri, p, [_ram.Source], stats, _ => { }, Serilog.Core.Logger.None);
         var random = new Random(channels);
         for (int round = 0; round < 3; round++)
         {
             // Every page once per round, each with new contents; the first half incompressible in round 1.
             for (int page = 0; page < Pages; page++)
             {
-                Span<byte> data = _source.Page(page);
+                Span<byte> data = _ram.Source.Page(page);
                 data.Fill((byte)(round + page));
                 if (round == 1 && page < Pages / 2)
                 {
@@ -64,7 +62,7 @@ public sealed class MultifdChannelTests : IDisposable
             receiver.SyncMain();
             for (int page = 0; page < Pages; page++)
             {
-                Assert.True(_source.Page(page).SequenceEqual(_destination.Page(page)), $"round {round}: page {page} differs");
+                Assert.True(_ram.SamePage(page), $"round {round}: page {page} differs");
             }
         }
 
@@ -111,7 +109,7 @@ public sealed class MultifdChannelTests : IDisposable
     public void AChannelCutByThePeerFailsTheSenderWithOneLine()
     {
         var p = new MigrationParameters { MultifdChannels = 2 };
-        using var sender = MultifdSender.Connect(Uri, p, [_source], new MigrationStats(), _ => { }, Serilog.Core.Logger.None);
+        using var sender = MultifdSender.Connect(Uri, p, [_ram.Source], new MigrationStats(), _ => { }, Serilog.Core.Logger.None);
 
         // The destination side: take the two connections and drop them.
         _listener.Accept().Close();
@@ -136,8 +134,8 @@ public sealed class MultifdChannelTests : IDisposable
 
     private MultifdReceiver StartReceiver(MigrationParameters p)
     {
-        var loader = new RamLoader([_destination]);
-        var receiver = new MultifdReceiver(loader, [_destination], p, m => { lock (_failures) { _failures.Add(m); } }, Serilog.Core.Logger.None);
+        var loader = new RamLoader([_ram.Destination]);
+        var receiver = new MultifdReceiver(loader, [_ram.Destination], p, m => { lock (_failures) { _failures.Add(m); } }, Serilog.Core.Logger.None);
         receiver.Start(_listener);
         return receiver;
     }

@@ -11,13 +11,11 @@ namespace Emu.UnitTests.Migration.Multifd;
 public sealed class MultifdCompressionTests : IDisposable
 {
     private const int Pages = 32;
-    private readonly RamBlock _source = new("pc.ram", Pages * RamBlock.PageSize);
-    private readonly RamBlock _destination = new("pc.ram", Pages * RamBlock.PageSize);
+    private readonly SourceAndDestinationRam _ram = new(Pages);
 
     public void Dispose()
     {
-        _source.Dispose();
-        _destination.Dispose();
+        _ram.Dispose();
     }
 
     [Theory]
@@ -34,12 +32,12 @@ public sealed class MultifdCompressionTests : IDisposable
         {
             FillCompressible(random);
             ulong[] offsets = Offsets(random, random.Next(1, Pages + 1));
-            Assert.True(compressor.TryCompress(_source, offsets, out ReadOnlySpan<byte> data));
+            Assert.True(compressor.TryCompress(_ram.Source, offsets, out ReadOnlySpan<byte> data));
             Assert.True(data.Length < offsets.Length * RamBlock.PageSize / 4, $"{data.Length} bytes for {offsets.Length} pages");
             decompressor.Feed(data, packet);
             foreach (ulong offset in offsets)
             {
-                decompressor.ReadPage(_destination.Page((int)(offset >> RamBlock.PageShift)), packet);
+                decompressor.ReadPage(_ram.Destination.Page((int)(offset >> RamBlock.PageShift)), packet);
             }
 
             AssertSamePages(offsets);
@@ -59,21 +57,21 @@ public sealed class MultifdCompressionTests : IDisposable
         ulong[] offsets = Offsets(random, 8);
 
         FillCompressible(random);
-        Assert.True(compressor.TryCompress(_source, offsets, out ReadOnlySpan<byte> first));
+        Assert.True(compressor.TryCompress(_ram.Source, offsets, out ReadOnlySpan<byte> first));
         decompressor.Feed(first, 0);
         ReadAll(decompressor, offsets, 0);
 
         foreach (ulong offset in offsets)
         {
-            random.NextBytes(_source.Page((int)(offset >> RamBlock.PageShift)));
+            random.NextBytes(_ram.Source.Page((int)(offset >> RamBlock.PageShift)));
         }
 
-        Assert.False(compressor.TryCompress(_source, offsets, out _));
+        Assert.False(compressor.TryCompress(_ram.Source, offsets, out _));
         Assert.Equal(1, compressor.UncompressedPackets);
         decompressor.Restart();
 
         FillCompressible(random);
-        Assert.True(compressor.TryCompress(_source, offsets, out ReadOnlySpan<byte> third));
+        Assert.True(compressor.TryCompress(_ram.Source, offsets, out ReadOnlySpan<byte> third));
         decompressor.Feed(third, 2);
         ReadAll(decompressor, offsets, 2);
         AssertSamePages(offsets);
@@ -89,7 +87,7 @@ public sealed class MultifdCompressionTests : IDisposable
         var random = new Random(1);
         FillCompressible(random);
         ulong[] offsets = Offsets(random, 16);
-        Assert.True(compressor.TryCompress(_source, offsets, out ReadOnlySpan<byte> data));
+        Assert.True(compressor.TryCompress(_ram.Source, offsets, out ReadOnlySpan<byte> data));
         byte[] damaged = data.ToArray();
         damaged.AsSpan(0, Math.Min(64, damaged.Length)).Fill(0xa5);
         decompressor.Feed(damaged, 7);
@@ -105,7 +103,7 @@ public sealed class MultifdCompressionTests : IDisposable
         var random = new Random(2);
         FillCompressible(random);
         ulong[] offsets = Offsets(random, 16);
-        Assert.True(compressor.TryCompress(_source, offsets, out ReadOnlySpan<byte> data));
+        Assert.True(compressor.TryCompress(_ram.Source, offsets, out ReadOnlySpan<byte> data));
         decompressor.Feed(data[..(data.Length / 2)], 1);
         var e = Assert.Throws<MigrationStreamException>(() => ReadAll(decompressor, offsets, 1));
         Assert.StartsWith("multifd: channel 0: packet 1: corrupt zstd data: ", e.Message);
@@ -115,7 +113,7 @@ public sealed class MultifdCompressionTests : IDisposable
     {
         foreach (ulong offset in offsets)
         {
-            decompressor.ReadPage(_destination.Page((int)(offset >> RamBlock.PageShift)), packet);
+            decompressor.ReadPage(_ram.Destination.Page((int)(offset >> RamBlock.PageShift)), packet);
         }
     }
 
@@ -124,7 +122,7 @@ public sealed class MultifdCompressionTests : IDisposable
     {
         for (int p = 0; p < Pages; p++)
         {
-            Span<byte> page = _source.Page(p);
+            Span<byte> page = _ram.Source.Page(p);
             page.Fill((byte)random.Next(256));
             for (int i = 0; i < 16; i++)
             {
@@ -141,7 +139,7 @@ public sealed class MultifdCompressionTests : IDisposable
         foreach (ulong offset in offsets)
         {
             int page = (int)(offset >> RamBlock.PageShift);
-            Assert.True(_source.Page(page).SequenceEqual(_destination.Page(page)), $"page {page} differs");
+            Assert.True(_ram.SamePage(page), $"page {page} differs");
         }
     }
 }

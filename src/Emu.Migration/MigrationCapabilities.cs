@@ -27,6 +27,12 @@ public readonly record struct MigrationCapabilities(ulong Bits)
             return "dirty-limit conflicts with auto-converge either of then available currently";
         }
 
+        string? multifd = Multifd.MultifdCapabilityRules.Validate(this);
+        if (multifd != null)
+        {
+            return multifd;
+        }
+
         return null;
     }
 

@@ -35,4 +35,7 @@ public enum MigrationCapability
     /// vcpu-dirty-limit instead of throttling its CPU time (ram.c migration_dirty_limit_guest).
     /// </summary>
     DirtyLimit,
+
+    /// <summary>Pages travel in batches over extra connections (multifd-channels of them), <see cref="Multifd"/>.</summary>
+    Multifd,
 }

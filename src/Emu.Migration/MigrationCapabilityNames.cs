@@ -4,7 +4,7 @@ namespace Emu.Migration;
 public static class MigrationCapabilityNames
 {
     private static readonly string[] Names =
-        ["events", "auto-converge", "postcopy-ram", "return-path", "pause-before-switchover", "postcopy-blocktime", "postcopy-preempt", "xbzrle", "dirty-limit"];
+        ["events", "auto-converge", "postcopy-ram", "return-path", "pause-before-switchover", "postcopy-blocktime", "postcopy-preempt", "xbzrle", "dirty-limit", "multifd"];
 
     public static IReadOnlyList<string> All => Names;
 

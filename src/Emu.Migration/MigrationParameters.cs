@@ -62,6 +62,18 @@ public sealed record MigrationParameters
     /// <summary>The largest x-postcopy-recover-timeout: one day.</summary>
     public const ulong MaxPostcopyRecoverTimeoutSeconds = 24 * 60 * 60;
 
+    /// <summary>Connections carrying multifd page batches (QEMU multifd-channels, default 2, 1..255).</summary>
+    public ulong MultifdChannels { get; init; } = 2;
+
+    /// <summary>How multifd channels compress their pages (QEMU multifd-compression, default none).</summary>
+    public Multifd.MultifdCompression MultifdCompression { get; init; }
+
+    /// <summary>zlib's level for multifd-compression zlib (QEMU multifd-zlib-level, default 1, 0..9).</summary>
+    public ulong MultifdZlibLevel { get; init; } = 1;
+
+    /// <summary>zstd's level for multifd-compression zstd (QEMU multifd-zstd-level, default 1, 0..20).</summary>
+    public ulong MultifdZstdLevel { get; init; } = 1;
+
     /// <summary>QEMU migrate_params_check for the parameters Emu has; null when valid. Texts are QEMU's.</summary>
     public string? Validate()
     {
@@ -104,6 +116,12 @@ public sealed record MigrationParameters
         {
             // QEMU 9.0's corrected text (8.1 ran it through QERR_INVALID_PARAMETER_VALUE: "… expects is invalid …").
             return "Parameter 'vcpu_dirty_limit' is invalid, it must greater than 1 MB/s";
+        }
+
+        string? multifd = Multifd.MultifdParameterRules.Validate(this);
+        if (multifd != null)
+        {
+            return multifd;
         }
 
         if (PostcopyRecoverTimeoutMs > MaxPostcopyRecoverTimeoutSeconds * 1000)

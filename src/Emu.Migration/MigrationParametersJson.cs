@@ -15,6 +15,9 @@ public static class MigrationParametersJson
         UInt64,
         UInt8,
         Bool,
+
+        /// <summary>A <see cref="Multifd.MultifdCompression"/>, by its QMP name.</summary>
+        Compression,
     }
 
     private sealed record Entry(string Name, Kind Kind, Func<MigrationParameters, ulong> Get, Func<MigrationParameters, ulong, MigrationParameters> Set);
@@ -34,6 +37,10 @@ public static class MigrationParametersJson
         new("x-vcpu-dirty-limit-period", Kind.UInt64, p => p.VcpuDirtyLimitPeriodMs, (p, v) => p with { VcpuDirtyLimitPeriodMs = v }),
         new("vcpu-dirty-limit", Kind.UInt64, p => p.VcpuDirtyLimitMbPerSec, (p, v) => p with { VcpuDirtyLimitMbPerSec = v }),
         new("x-postcopy-recover-timeout", Kind.UInt64, p => p.PostcopyRecoverTimeoutMs, (p, v) => p with { PostcopyRecoverTimeoutMs = v }),
+        new("multifd-channels", Kind.UInt8, p => p.MultifdChannels, (p, v) => p with { MultifdChannels = v }),
+        new("multifd-compression", Kind.Compression, p => (ulong)p.MultifdCompression, (p, v) => p with { MultifdCompression = (Multifd.MultifdCompression)v }),
+        new("multifd-zlib-level", Kind.UInt8, p => p.MultifdZlibLevel, (p, v) => p with { MultifdZlibLevel = v }),
+        new("multifd-zstd-level", Kind.UInt8, p => p.MultifdZstdLevel, (p, v) => p with { MultifdZstdLevel = v }),
     ];
 
     /// <summary>query-migrate-parameters.</summary>
@@ -43,7 +50,12 @@ public static class MigrationParametersJson
         foreach (Entry e in Entries)
         {
             ulong v = e.Get(p);
-            o[e.Name] = e.Kind == Kind.Bool ? JsonValue.Create(v != 0) : JsonValue.Create(v);
+            o[e.Name] = e.Kind switch
+            {
+                Kind.Bool => JsonValue.Create(v != 0),
+                Kind.Compression => JsonValue.Create(Multifd.MultifdCompressionNames.ToQmp((Multifd.MultifdCompression)v)),
+                _ => JsonValue.Create(v),
+            };
         }
 
         return o;
@@ -96,6 +108,23 @@ public static class MigrationParametersJson
             }
 
             return $"Invalid parameter type for '{e.Name}', expected: boolean";
+        }
+
+        if (e.Kind == Kind.Compression)
+        {
+            if (node is not JsonValue c || c.GetValueKind() != JsonValueKind.String)
+            {
+                return $"Invalid parameter type for '{e.Name}', expected: string";
+            }
+
+            string name = c.GetValue<string>();
+            if (!Multifd.MultifdCompressionNames.TryParse(name, out Multifd.MultifdCompression compression))
+            {
+                return $"Parameter '{e.Name}' does not accept value '{name}'";
+            }
+
+            value = (ulong)compression;
+            return null;
         }
 
         if (node is not JsonValue j || j.GetValueKind() != JsonValueKind.Number)

@@ -26,6 +26,7 @@ public sealed class MigrationStats
     private long _downtimeMs = -1;
     private long _expectedDowntimeMs;
     private long _postcopyRequests;
+    private long _multifdBytes;
 
     /// <summary>Zero pages sent as one byte (query "duplicate"). Counted when sent.</summary>
     public long ZeroPages => Volatile.Read(ref _zeroPages);
@@ -42,10 +43,13 @@ public sealed class MigrationStats
     /// <summary>RAM record bytes sent after the postcopy switch (QEMU postcopy_bytes).</summary>
     public long PostcopyBytes => Volatile.Read(ref _postcopyBytes);
 
-    /// <summary>Every byte put on the main stream, framing and devices included (QEMU qemu_file_transferred).</summary>
+    /// <summary>
+    /// Every byte put on the main stream, framing and devices included (QEMU qemu_file_transferred; the setter takes
+    /// that), plus the multifd channels' <see cref="MultifdBytes"/>, which QEMU's transferred counts too.
+    /// </summary>
     public long TransferredBytes
     {
-        get => Volatile.Read(ref _transferredBytes);
+        get => Volatile.Read(ref _transferredBytes) + MultifdBytes;
         set => Volatile.Write(ref _transferredBytes, value);
     }
 
@@ -132,6 +136,11 @@ public sealed class MigrationStats
         set => Volatile.Write(ref _expectedDowntimeMs, value);
     }
 
+    /// <summary>Bytes written on the multifd channels: initial packets, packet headers, page data (QEMU multifd_bytes).</summary>
+    public long MultifdBytes => Volatile.Read(ref _multifdBytes);
+
+    public void AddMultifdBytes(long bytes) => Interlocked.Add(ref _multifdBytes, bytes);
+
     /// <summary>Postcopy page requests served.</summary>
     public long PostcopyRequests => Volatile.Read(ref _postcopyRequests);
 
@@ -171,7 +180,7 @@ public sealed class MigrationStats
     {
         _zeroPages = _normalPages = _precopyBytes = _downtimeBytes = _postcopyBytes = 0;
         _transferredBytes = _dirtySyncCount = _dirtyPagesRate = _dirtyBytesLastSync = 0;
-        _remainingBytes = _totalRamBytes = _pagesPerSecond = _setupTimeMs = _postcopyRequests = 0;
+        _remainingBytes = _totalRamBytes = _pagesPerSecond = _setupTimeMs = _postcopyRequests = _multifdBytes = 0;
         _mbpsBits = 0;
         _totalTimeMs = _downtimeMs = -1;
         _expectedDowntimeMs = expectedDowntimeMs;

@@ -313,7 +313,7 @@ public sealed class FailureTests
     /// on (its counter still grows, the a-b invariant holds); a retry to a fresh destination completes and the
     /// guest passes the a-b rule there.
     /// </summary>
-    private static void SourceKeepsItsGuestAndMigratesAgain(MigrationPair pair, Action<List<string>> checkEvents, Action<MigrationPair>? setUpRetry = null)
+    internal static void SourceKeepsItsGuestAndMigratesAgain(MigrationPair pair, Action<List<string>> checkEvents, Action<MigrationPair>? setUpRetry = null)
     {
         JsonObject failed = MigrationPair.WaitForStatus(pair.SourceQmp, ["failed"], Timeout);
         Assert.False(string.IsNullOrEmpty(failed["error-desc"]?.GetValue<string>()), failed.ToJsonString());
@@ -333,7 +333,7 @@ public sealed class FailureTests
     }
 
     /// <summary>A destination that gave up prints one "emu: …" line, no .NET stack trace.</summary>
-    private static void AssertOneErrorLine(EmuProcess dst)
+    internal static void AssertOneErrorLine(EmuProcess dst)
     {
         string stderr = dst.StandardError;
         Assert.DoesNotContain("   at ", stderr);
@@ -342,7 +342,7 @@ public sealed class FailureTests
         Assert.StartsWith("emu: ", Assert.Single(stderr.Trim().Split('\n')));
     }
 
-    private static void WaitForTransferred(MigrationPair pair, long bytes)
+    internal static void WaitForTransferred(MigrationPair pair, long bytes)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)

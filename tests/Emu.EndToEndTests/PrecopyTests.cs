@@ -42,8 +42,15 @@ public sealed class PrecopyTests
         Assert.Equal(sourcePasses, MigrationPair.Passes(pair.Source));
         Assert.DoesNotContain("A", pair.Destination.Serial);
 
-        // The destination's memory is the source's as of the switch plus its own passes: one increment per B
-        // (±1 for a pass cut by the stop or a B still in the UART at the switch).
+        AssertDestinationContinuedFrom(pair, sourceV);
+    }
+
+    /// <summary>
+    /// The destination's memory is the source's as of the switch (a-b value <paramref name="sourceV"/>) plus its own
+    /// passes: one increment per B (±1 for a pass cut by the stop or a B still in the UART at the switch). Stops it.
+    /// </summary>
+    internal static void AssertDestinationContinuedFrom(MigrationPair pair, byte sourceV)
+    {
         byte destV = StopAndCheck(pair.Destination, pair.DestinationQmp, pair.RamBytes);
         int destPasses = MigrationPair.Passes(pair.Destination);
         int drift = (sbyte)(byte)(destV - sourceV - destPasses);

@@ -62,6 +62,7 @@ internal static class MigrationBenchmark
         }
 
         var results = new List<(MigrationCase Case, MigrationOutcome[] Outcomes)>();
+        var allRuns = new Dictionary<MigrationCase, List<MigrationOutcome>[]>();
         int total = cases.Count * emulators.Length * repeat, n = 0;
         foreach (MigrationCase c in cases)
         {
@@ -89,6 +90,7 @@ internal static class MigrationBenchmark
             }
 
             results.Add((c, [.. runs.Select(MigrationOutcome.Median)]));
+            allRuns[c] = runs;
         }
 
         Console.WriteLine();
@@ -102,7 +104,7 @@ internal static class MigrationBenchmark
             return 0;
         }
 
-        Console.WriteLine(Table(results));
+        Console.WriteLine(Table(results, allRuns));
         Console.WriteLine("Downtime is QEMU's (query-migrate, source side: vCPU stop to completion); true pause is Emu's "
             + "source vCPU stop to destination vCPU start (CLOCK_MONOTONIC; QEMU does not report it). "
             + "Passes = dirty-sync-count. Ratios below 1 favour Emu. " + RunsNote(repeat));
@@ -151,6 +153,13 @@ internal static class MigrationBenchmark
             // vCPU's dirty pages (dirty-limit, vcpu-dirty-limit 1 MB/s); QEMU 7.2 under TCG has only auto-converge.
             new("ab 128 MiB, QEMU defaults, dirty-limit vs auto-converge", GuestSpec.Ab(128), MigrationCase.QemuDefaultBandwidthBytesPerSec,
                 MigrationCase.QemuDefaultDowntimeLimitMs, TimeSpan.FromSeconds(30), Converge: ("dirty-limit", "auto-converge")),
+
+            // Issue 13: multifd 4 × zstd on both, unlimited and at QEMU's default bandwidth (which both cap bytes on
+            // the wire in Emu, pages uncompressed in QEMU 7.2).
+            new("ab 256 MiB, multifd 4 × zstd", GuestSpec.Ab(256), MigrationCase.UnlimitedBandwidthBytesPerSec, MigrationCase.QemuDefaultDowntimeLimitMs, unlimitedTimeout,
+                Multifd: (4, "zstd")),
+            new("ab 256 MiB, multifd 4 × zstd, 128 MiB/s", GuestSpec.Ab(256), MigrationCase.QemuDefaultBandwidthBytesPerSec, MigrationCase.QemuDefaultDowntimeLimitMs, TimeSpan.FromSeconds(20),
+                Multifd: (4, "zstd")),
         ];
     }
 
@@ -199,15 +208,15 @@ internal static class MigrationBenchmark
         return table.ToString();
     }
 
-    private static string Table(List<(MigrationCase Case, MigrationOutcome[] Outcomes)> results)
+    private static string Table(List<(MigrationCase Case, MigrationOutcome[] Outcomes)> results, Dictionary<MigrationCase, List<MigrationOutcome>[]> allRuns)
     {
-        var table = new MarkdownTable("Case", "Bandwidth", "Downtime limit", "Emulator", "Result", "Total ms", "Downtime ms", "True pause ms", "Setup ms", "MiB sent", "Passes", "Guest B during");
+        var table = new MarkdownTable("Case", "Bandwidth", "Downtime limit", "Emulator", "Result", "Total ms", "Downtime ms", "True pause ms", "Setup ms", "MiB sent", "Wire MiB", "Passes", "Guest B during");
         foreach ((MigrationCase c, MigrationOutcome[] outcomes) in results)
         {
             foreach (MigrationOutcome o in outcomes)
             {
                 table.Add(c.Label, c.BandwidthLabel, c.DowntimeLimitLabel, Name(o.Emulator), FirstLine(o.Result), Ms(o.TotalTimeMs), Ms(o.DowntimeMs),
-                    Ms(o.TruePauseMs), Ms(o.SetupTimeMs), MiB(o.TransferredBytes), o.Passes?.ToString(CultureInfo.InvariantCulture) ?? "-",
+                    Ms(o.TruePauseMs), Ms(o.SetupTimeMs), MiB(o.TransferredBytes), WireMiB(o.WireBytes), o.Passes?.ToString(CultureInfo.InvariantCulture) ?? "-",
                     o.GuestPassesDuring?.ToString(CultureInfo.InvariantCulture) ?? "-");
             }
 
@@ -215,25 +224,15 @@ internal static class MigrationBenchmark
             {
                 MigrationOutcome e = outcomes[0], q = outcomes[1];
                 bool both = e.Completed && q.Completed;
+                List<MigrationOutcome>[] runs = allRuns[c];
+                string R(Func<MigrationOutcome, long?> figure) => both ? RatioWithRange(figure(e), figure(q), runs[0], runs[1], figure) : "-";
                 table.Add(c.Label, c.BandwidthLabel, c.DowntimeLimitLabel, "**Emu/QEMU**", both ? "" : TotalTimeBound(e, q, c),
-                    both ? RatioWithRange(e, q) : "-",
-                    both ? Ratio(e.DowntimeMs, q.DowntimeMs) : "-",
-                    "-",
-                    both ? Ratio(e.SetupTimeMs, q.SetupTimeMs) : "-",
-                    both ? Ratio(e.TransferredBytes, q.TransferredBytes) : "-",
-                    both ? Ratio(e.Passes, q.Passes) : "-",
-                    "-");
+                    R(o => o.TotalTimeMs), R(o => o.DowntimeMs), "-", R(o => o.SetupTimeMs), R(o => o.TransferredBytes), R(o => o.WireBytes), R(o => o.Passes), "-");
             }
         }
 
         return table.ToString();
     }
-
-    /// <summary>The total-time ratio of the medians, and the range from the runs' extremes (Emu fastest over QEMU slowest, and back).</summary>
-    private static string RatioWithRange(MigrationOutcome e, MigrationOutcome q) =>
-        e.TotalTimeRangeMs is { } er && q.TotalTimeRangeMs is { } qr
-            ? $"{Ratio(e.TotalTimeMs, q.TotalTimeMs)} ({Ratio(er.Min, qr.Max)}–{Ratio(er.Max, qr.Min)})"
-            : Ratio(e.TotalTimeMs, q.TotalTimeMs);
 
     /// <summary>
     /// When only Emu completed, QEMU's total time is longer than the case's limit, so the ratio has an upper bound:
@@ -264,6 +263,23 @@ internal static class MigrationBenchmark
     private static string Ms(double? ms) => ms?.ToString("F1", CultureInfo.InvariantCulture) ?? "-";
 
     private static string MiB(long? bytes) => bytes is { } b ? (b / 1048576.0).ToString("F0", CultureInfo.InvariantCulture) : "-";
+
+    private static string WireMiB(long? bytes) => bytes is { } b ? (b / 1048576.0).ToString("F1", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>
+    /// The ratio of the medians, and with repeated runs the range of the ratios of the runs made side by side (run i
+    /// of Emu against run i of QEMU, which alternated): "0.85 (0.70–1.10)".
+    /// </summary>
+    private static string RatioWithRange(long? emu, long? qemu, List<MigrationOutcome> emuRuns, List<MigrationOutcome> qemuRuns, Func<MigrationOutcome, long?> figure)
+    {
+        string median = Ratio(emu, qemu);
+        List<double> pairs = [.. emuRuns.Zip(qemuRuns)
+            .Where(p => figure(p.First) is not null && figure(p.Second) is > 0)
+            .Select(p => (double)figure(p.First)!.Value / figure(p.Second)!.Value)];
+        return pairs.Count < 2 || median == "-"
+            ? median
+            : $"{median} ({pairs.Min().ToString("F2", CultureInfo.InvariantCulture)}–{pairs.Max().ToString("F2", CultureInfo.InvariantCulture)})";
+    }
 
     private static string Ratio(long? emu, long? qemu) =>
         emu is { } e && qemu is { } q && q > 0 ? (e / (double)q).ToString("F2", CultureInfo.InvariantCulture) : "-";

@@ -10,6 +10,10 @@ namespace Emu.Benchmarks.Macro;
 /// value, so the run measures how fast each emulator moves the whole dirty set with the guest stopped.
 /// <see cref="Converge"/> names the capability each emulator converges with when one is wanted (Emu's dirty-limit
 /// against QEMU's best under TCG, auto-converge, which is all QEMU 7.2 allows there: its dirty-limit needs KVM).
+/// <see cref="Multifd"/> turns on the multifd capability with that many channels and that multifd-compression on
+/// both sides (the destination then starts with <c>-incoming defer</c>, as QEMU wants multifd set before it
+/// listens), and the source reaches the destination through a counting proxy, so both emulators' bytes on the wire
+/// are measured the same way (QEMU 7.2's multifd-bytes counts pages uncompressed).
 /// </summary>
 internal sealed record MigrationCase(
     string Label,
@@ -20,7 +24,8 @@ internal sealed record MigrationCase(
     bool Postcopy = false,
     bool Preempt = false,
     (int AfterPasses, long ToMs)? RaiseDowntimeLimit = null,
-    (string Emu, string Qemu)? Converge = null)
+    (string Emu, string Qemu)? Converge = null,
+    (int Channels, string Compression)? Multifd = null)
 {
     /// <summary>"Unlimited": 100 GiB/s, far above what loopback carries, as QEMU's migration-test sets it.</summary>
     public const long UnlimitedBandwidthBytesPerSec = 100L << 30;

@@ -10,6 +10,7 @@ namespace Emu.Benchmarks.Macro;
 /// it could not be measured; the figures are those at the end (at cancellation for a run that did not converge).
 /// <see cref="GuestPassesDuring"/> is how many passes the ab guest finished on the source between <c>migrate</c> and
 /// completion; <see cref="TotalTimeRangeMs"/> spans the total times of repeated runs.
+/// <see cref="WireBytes"/> is what the source sent through the harness's counting proxy (multifd cases only).
 /// </summary>
 internal sealed record MigrationOutcome(
     EmulatorKind Emulator,
@@ -25,7 +26,8 @@ internal sealed record MigrationOutcome(
     long? BlocktimeMs = null,
     PostcopySummary? Postcopy = null,
     int? GuestPassesDuring = null,
-    (long Min, long Max)? TotalTimeRangeMs = null)
+    (long Min, long Max)? TotalTimeRangeMs = null,
+    long? WireBytes = null)
 {
     public static MigrationOutcome Failed(EmulatorKind emulator, string why) => new(emulator, false, why);
 
@@ -54,7 +56,8 @@ internal sealed record MigrationOutcome(
             Mid(runs, r => r.TotalTimeMs), Mid(runs, r => r.DowntimeMs), Mid(runs, r => r.SetupTimeMs),
             Mid(runs, r => r.TransferredBytes), Mid(runs, r => r.Passes), Mid(runs, r => r.TruePauseMs),
             Mid(runs, r => r.SwitchToDoneMs), Mid(runs, r => r.BlocktimeMs), bySwitch[bySwitch.Count / 2].Postcopy,
-            Mid(runs, r => r.GuestPassesDuring), (totalMin, totalMax));
+            Mid(runs, r => r.GuestPassesDuring), (totalMin, totalMax),
+            Mid(runs, r => r.WireBytes));
     }
 
     /// <summary>The median of the figures present (the mean of the middle two for an even count), or null.</summary>

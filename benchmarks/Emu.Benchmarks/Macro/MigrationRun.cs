@@ -25,10 +25,12 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
         int port = Loopback.FreeTcpPort();
         Progress("booting");
         using VmProcess source = VmProcess.Start(emulator, "src", guest);
-        using VmProcess destination = VmProcess.Start(emulator, "dst", guest, $"tcp:127.0.0.1:{port}");
+        string incoming = $"tcp:127.0.0.1:{port}";
+        using VmProcess destination = VmProcess.Start(emulator, "dst", guest, migrationCase.Multifd != null ? "defer" : incoming);
         source.WaitForSerial(guest.ReadyText, BootTimeout);
         using QmpClient src = source.ConnectQmp();
         using QmpClient dst = destination.ConnectQmp();
+        using BreakableProxy? proxy = migrationCase.Multifd is { } multifd ? EnableMultifd(src, dst, multifd, incoming) : null;
 
         if (migrationCase.Postcopy && EnablePostcopy(src, dst) is { } refusal)
         {
@@ -50,7 +52,7 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             ["downtime-limit"] = migrationCase.DowntimeLimitMs,
         });
         _passesAtStart = CountPasses(source);
-        src.Execute("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" });
+        src.Execute("migrate", new JsonObject { ["uri"] = proxy != null ? $"tcp:127.0.0.1:{proxy.Port}" : incoming });
         var sw = Stopwatch.StartNew();
         TimeSpan? postcopyStartedAt = null;
         bool limitRaised = false;
@@ -63,7 +65,7 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             {
                 case "completed":
                     MigrationOutcome done = Completed(info, destination, dst, postcopyStartedAt is { } at ? sw.Elapsed - at : null);
-                    return done with { GuestPassesDuring = CountPasses(source) - _passesAtStart };
+                    return done with { GuestPassesDuring = CountPasses(source) - _passesAtStart, WireBytes = proxy?.BytesForwarded };
                 case "failed":
                     return MigrationOutcome.Failed(emulator, $"failed: {info["error-desc"]?.GetValue<string>() ?? "(no error-desc)"}"
                         + (migrationCase.Postcopy && emulator == EmulatorKind.Qemu ? UserfaultfdHint() : ""));
@@ -84,6 +86,29 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
 
             Thread.Sleep(PollInterval);
         }
+    }
+
+    /// <summary>
+    /// multifd with the case's channels and compression on both sides, then the deferred destination listens; the
+    /// source is to connect through the returned proxy, which counts the bytes it forwards to the destination.
+    /// </summary>
+    private static BreakableProxy EnableMultifd(QmpClient src, QmpClient dst, (int Channels, string Compression) multifd, string incoming)
+    {
+        foreach (QmpClient qmp in new[] { dst, src })
+        {
+            qmp.Execute("migrate-set-capabilities", new JsonObject
+            {
+                ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "multifd", ["state"] = true }),
+            });
+            qmp.Execute("migrate-set-parameters", new JsonObject
+            {
+                ["multifd-channels"] = multifd.Channels,
+                ["multifd-compression"] = multifd.Compression,
+            });
+        }
+
+        dst.Execute("migrate-incoming", new JsonObject { ["uri"] = incoming });
+        return new BreakableProxy(int.Parse(incoming[(incoming.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>

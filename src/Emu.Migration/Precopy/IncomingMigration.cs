@@ -26,6 +26,8 @@ public sealed partial class IncomingMigration
     private readonly MigrationOptions _options;
     private MigrationListener? _listener;
     private MigrationConnection? _connection;
+    private MigrationListener? _multifdListener;
+    private Multifd.MultifdReceiver? _multifd;
     private Thread? _thread;
     private string? _error;
 
@@ -80,6 +82,7 @@ public sealed partial class IncomingMigration
         }
 
         _listener?.Dispose();
+        _multifd?.Dispose();
         _recoverListener?.Dispose();
         _connection?.Close();
         _preemptConnection?.Close();
@@ -95,6 +98,11 @@ public sealed partial class IncomingMigration
             {
                 // The listener stays open for the preempt channel, which the source connects at the switch.
                 StartPreemptAcceptor(_listener);
+            }
+            else if (_options.Has(MigrationCapability.Multifd) && _listener != null)
+            {
+                // The multifd channels follow on the same listener; Load starts their receiver with the RAM loader.
+                _multifdListener = _listener;
             }
             else
             {
@@ -131,6 +139,13 @@ public sealed partial class IncomingMigration
         _globalState = new GlobalState();
         _downtime = new DowntimeStamp();
         _ram = new RamLoader(_machine.RamBlocks);
+        if (_multifdListener != null)
+        {
+            _multifd = new Multifd.MultifdReceiver(_ram, _machine.RamBlocks, _options.Parameters, Fail, _log);
+            _ram.Multifd = _multifd;
+            _multifd.Start(_multifdListener);
+        }
+
         var devices = new List<IVmStateDevice>(_machine.Devices) { _globalState, _downtime };
         _postcopy = _connection!.IsBidirectional
             ? new PostcopyIncoming(_machine, _state, _options, _ram, () => _loader!.ForPackage(_postcopy), RequireDeviceState, StartGuest, _log)
@@ -162,6 +177,8 @@ public sealed partial class IncomingMigration
             throw new MigrationStreamException($"postcopy: stream ended at offset 0x{s.Position:x} in postcopy state {_postcopy.State} before RUN");
         }
 
+        // The last MULTIFD_FLUSH placed every page the channels carried; what is left of them only closes.
+        _multifd?.Dispose();
         StartGuest();
         _postcopy?.ReturnPath.TrySend(ReturnPathMessage.Shut(0));
         _state.TrySet(MigrationStatus.Active, MigrationStatus.Completed);
@@ -256,6 +273,7 @@ public sealed partial class IncomingMigration
         // line ("page … can never arrive"), and the first exit reported wins.
         _log.Information("load of migration failed: {Error}", message);
         _failed?.Invoke(message);
+        _multifd?.Dispose();
         _postcopy?.Fail(message);
         _postcopy?.ReturnPath.TrySend(ReturnPathMessage.Shut(1));
     }

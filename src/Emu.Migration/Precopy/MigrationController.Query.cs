@@ -109,7 +109,7 @@ public sealed partial class MigrationController
             ["dirty-sync-count"] = Stats.DirtySyncCount,
             ["postcopy-requests"] = Stats.PostcopyRequests,
             ["page-size"] = RamBlock.PageSize,
-            ["multifd-bytes"] = 0,
+            ["multifd-bytes"] = Stats.MultifdBytes,
             ["pages-per-second"] = Stats.PagesPerSecond,
             ["precopy-bytes"] = Stats.PrecopyBytes,
             ["downtime-bytes"] = Stats.DowntimeBytes,

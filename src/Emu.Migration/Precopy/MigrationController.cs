@@ -99,6 +99,12 @@ public sealed partial class MigrationController : IDisposable
                 throw new MigrationException("Parameter 'uri' expects a valid migration protocol");
             }
 
+            if (Options.Has(MigrationCapability.Multifd) && parsed.Kind is not (MigrationUriKind.Tcp or MigrationUriKind.Unix))
+            {
+                _outgoingState.TrySet(MigrationStatus.Setup, MigrationStatus.Failed);
+                throw new MigrationException($"multifd: its channels need a tcp: or unix: URI, not '{uri}'");
+            }
+
             _thread = new MigrationThread(_machine, Options, Stats, _outgoingState, parsed, _emit, _log);
             _thread.Start();
         }

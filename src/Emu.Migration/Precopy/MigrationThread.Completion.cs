@@ -63,7 +63,7 @@ public sealed partial class MigrationThread
         _stats.DowntimeMs = end - _downtimeStartMs;
         _stats.TotalTimeMs = end - _stats.StartTimeMs;
         long transferMs = Math.Max(1, _stats.TotalTimeMs - _stats.SetupTimeMs);
-        _stats.Mbps = s.BytesSent * 8.0 / transferMs / 1000.0;
+        _stats.Mbps = SentBytes * 8.0 / transferMs / 1000.0;
         _stats.RemainingBytes = 0;
         if (_state.TrySet(current, MigrationStatus.Completed))
         {
@@ -149,6 +149,7 @@ public sealed partial class MigrationThread
         Ram?.Cleanup();
         try
         {
+            _multifd?.Dispose();
             _rp?.Stop();
             _preempt?.Dispose();
             _stream?.Close();

@@ -109,6 +109,25 @@ public sealed partial class MigrationThread
     }
 
     /// <summary>
+    /// With multifd, before the discard list: a RAM section part with a last multifd sync, so the destination has
+    /// placed every page the channels carried before it learns which pages to discard; from here on pages go on the
+    /// main channel (QEMU sends no multifd page in postcopy).
+    /// </summary>
+    private static void FlushMultifdBeforePostcopy(MigrationStream s, RamSaver ram)
+    {
+        if (ram.Multifd == null)
+        {
+            return;
+        }
+
+        SaveVmWriter.WriteSectionShortHeader(s, SectionType.SectionPart, RamSectionId);
+        ram.SendMultifdFlush(s);
+        s.WriteU64((ulong)RamSaveFlags.Eos);
+        SaveVmWriter.WriteFooter(s, RamSectionId);
+        ram.Multifd = null;
+    }
+
+    /// <summary>
     /// QEMU postcopy_start: postcopy-active (with pause-before-switchover only after the pause), stop the VM, the
     /// discard list (a last sync: every page dirtied since it was sent, and every page never sent), PING(2), then
     /// one PACKAGED blob of LISTEN, the device state, PING(3) and RUN, then PING(4). From the discard list on, a
@@ -146,6 +165,7 @@ public sealed partial class MigrationThread
         ram.Phase = RamPhase.Downtime;
         ApplyRateLimit();
 
+        FlushMultifdBeforePostcopy(s, ram);
         long discarded = ram.SendDiscardBitmap(s);
         MigCommandWriter.SendPing(s, 2);
         var buffer = new MemoryStream();

@@ -43,6 +43,7 @@ public sealed partial class MigrationThread
     private Thread? _thread;
     private MigrationConnection? _connection;
     private MigrationStream? _stream;
+    private Multifd.MultifdSender? _multifd;
 
     // QEMU MigrationState iteration and timing fields.
     private long _iterationStartMs;
@@ -157,6 +158,12 @@ public sealed partial class MigrationThread
             ApplyRateLimit();
             SaveVmWriter.WriteHeader(_stream);
             Ram = new RamSaver(_machine.RamBlocks, _stats, _autoConverge, OnPass);
+            if (_options.Has(MigrationCapability.Multifd))
+            {
+                _multifd = Multifd.MultifdSender.Connect(_uri, _options.Parameters, _machine.RamBlocks, _stats, RegisterAbort, _log);
+                Ram.Multifd = _multifd;
+            }
+
             if (_options.Capabilities.WantsReturnPath)
             {
                 OpenReturnPath(_stream);
@@ -277,13 +284,13 @@ public sealed partial class MigrationThread
         }
 
         MigrationParameters p = _options.Parameters;
-        long current = _stream!.Position;
+        long current = WrittenBytes;
         long transferred = current - _iterationInitialBytes;
 
         // The reported rate counts bytes that left the host: written ones may still wait in the socket for a slow
         // link. The switchover threshold keeps QEMU's measure, bytes written: the queue's draining between two
         // windows makes the sent count jump, and a jump there switches over with far more than the limit allows.
-        long sent = Math.Max(0, _stream.BytesSent - _iterationInitialSentBytes);
+        long sent = Math.Max(0, SentBytes - _iterationInitialSentBytes);
         long timeSpent = nowMs - _iterationStartMs;
         double bandwidth = (double)transferred / timeSpent;
         double expectedBwPerMs = p.AvailSwitchoverBandwidthBytesPerSec != 0 ? p.AvailSwitchoverBandwidthBytesPerSec / 1000.0 : bandwidth;
@@ -295,7 +302,7 @@ public sealed partial class MigrationThread
             _stats.ExpectedDowntimeMs = (long)(_stats.DirtyBytesLastSync / expectedBwPerMs);
         }
 
-        _stats.TransferredBytes = current;
+        _stats.TransferredBytes = _stream!.Position;
         ApplyRateLimit();
         ResetIteration(nowMs);
     }
@@ -304,10 +311,22 @@ public sealed partial class MigrationThread
     {
         _stream!.ResetRateLimit();
         _iterationStartMs = nowMs;
-        _iterationInitialBytes = _stream.Position;
-        _iterationInitialSentBytes = _stream.BytesSent;
+        _iterationInitialBytes = WrittenBytes;
+        _iterationInitialSentBytes = SentBytes;
         _iterationInitialPages = _stats.TotalPages;
     }
+
+    /// <summary>
+    /// Bytes written on the main stream, plus the multifd packets as they would be uncompressed: the bandwidth behind
+    /// the switchover threshold must be in the unit of the pending bytes it is compared with (raw pages).
+    /// </summary>
+    private long WrittenBytes => _stream!.Position + (_multifd?.PayloadBytes ?? 0);
+
+    /// <summary>
+    /// Bytes that left the host on the main stream, plus those written on the multifd channels (each writes a packet
+    /// at a time and is flushed, so written is close to sent there).
+    /// </summary>
+    private long SentBytes => _stream!.BytesSent + _stats.MultifdBytes;
 
     /// <summary>QEMU migration_rate_set: max-bandwidth / XFER_LIMIT_RATIO per window (0 stays unlimited).</summary>
     private void ApplyRateLimit()

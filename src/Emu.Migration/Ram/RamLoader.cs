@@ -56,6 +56,19 @@ public sealed partial class RamLoader : ILiveSectionLoader
     /// <summary>Pages skipped in postcopy because they were already placed (never placed twice).</summary>
     public long PagesAlreadyPresent { get; private set; }
 
+    /// <summary>The multifd channels, whose sync points the main stream's MULTIFD_FLUSH records wait for.</summary>
+    public Multifd.MultifdReceiver? Multifd { get; set; }
+
+    /// <summary>
+    /// A multifd channel has written a page into guest memory (from its own thread): it no longer reads as an
+    /// unpopulated zero page, and it is dirty for a later migration out.
+    /// </summary>
+    internal void MultifdPagePlaced(RamBlock b, int page)
+    {
+        MarkWritten(b, page);
+        b.DirtyLog.MarkPageDirty(page);
+    }
+
     /// <summary>A new channel (recovery, preempt) names its block before any CONTINUE.</summary>
     public void ResetChannel() => _lastBlock = null;
 
@@ -106,6 +119,10 @@ public sealed partial class RamLoader : ILiveSectionLoader
                     break;
                 case RamSaveFlags.Xbzrle when Postcopy == null:
                     LoadXbzrle(s, BlockFromStream(s, flags, at), addr, at);
+                    break;
+                case RamSaveFlags.MultifdFlush when Multifd != null:
+                    // QEMU multifd_recv_sync_main: every page the channels carried so far is placed before going on.
+                    Multifd.SyncMain();
                     break;
                 case RamSaveFlags.Eos:
                     if (startNs != 0)
@@ -214,7 +231,8 @@ public sealed partial class RamLoader : ILiveSectionLoader
     {
         if (_unpopulated.TryGetValue(b, out ulong[]? map))
         {
-            HostPageMap.Clear(map, page);
+            // Atomic: multifd channels clear bits of the same words from their own threads.
+            Interlocked.And(ref map[page >> 6], ~(1UL << (page & 63)));
         }
     }
 

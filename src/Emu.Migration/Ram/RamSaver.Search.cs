@@ -43,13 +43,17 @@ public sealed partial class RamSaver
         int block;
         int page;
         bool urgent;
+        bool found;
         lock (_bitmapLock)
         {
             urgent = TakeQueuedPage(out block, out page);
-            if (!urgent && !TakeNextDirty(out block, out page))
-            {
-                return 0;
-            }
+            found = urgent || TakeNextDirty(out block, out page);
+        }
+
+        EndRoundIfWrapped(s);
+        if (!found)
+        {
+            return 0;
         }
 
         SaveTargetPage(s, block, page, ref _lastSentBlock);
@@ -91,6 +95,7 @@ public sealed partial class RamSaver
                 {
                     block = 0;
                     completeRound = true;
+                    _roundEnded = true;
                     EndFirstLap();
                     StartXbzrleAfterLap();
                 }
@@ -147,6 +152,15 @@ public sealed partial class RamSaver
         }
         else
         {
+            if (Multifd is { } multifd)
+            {
+                // QEMU ram_save_multifd_page: a channel sends it, with its header there; nothing on this stream.
+                multifd.QueuePage(s, block, offset);
+                _stats.AddNormalPage();
+                _stats.RemainingBytes = RemainingBytes;
+                return;
+            }
+
             // XBZRLE: a delta, nothing (unchanged), or -1 for a whole page (src may now be the cached copy).
             int delta = XbzrleActive ? EncodeXbzrlePage(block, page, ref src) : -1;
             if (delta > 0)

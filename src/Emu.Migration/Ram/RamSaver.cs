@@ -126,8 +126,12 @@ public sealed partial class RamSaver
             s.WriteU64(_blocks[i].SizeBytes);
         }
 
-        s.WriteU64((ulong)RamSaveFlags.Eos);
         _stats.AddRamBytes(Phase, s.Position - start);
+
+        // Every channel's first packet is a sync: the destination places no multifd page before the block list.
+        SendMultifdFlush(s);
+        s.WriteU64((ulong)RamSaveFlags.Eos);
+        _stats.AddRamBytes(Phase, 8);
     }
 
     /// <summary>
@@ -175,6 +179,7 @@ public sealed partial class RamSaver
         {
         }
 
+        SendMultifdFlush(s);
         s.WriteU64((ulong)RamSaveFlags.Eos);
         _stats.AddRamBytes(Phase, 8);
         _stats.RemainingBytes = RemainingBytes;

@@ -95,6 +95,9 @@ public sealed partial class MigrationStream : IStateWriter, IStateReader, IDispo
 
     public void ResetRateLimit() => _rateLimitUsed = 0;
 
+    /// <summary>Charges bytes sent on other channels (multifd's) to this window (QEMU qemu_file_acct_rate_limit).</summary>
+    public void AccountRateLimit(long bytes) => _rateLimitUsed += bytes;
+
     /// <summary>Latches <paramref name="error"/> unless an earlier one is kept (QEMU qemu_file_set_error).</summary>
     public void SetError(Exception error) => Interlocked.CompareExchange(ref _error, error, null);
 

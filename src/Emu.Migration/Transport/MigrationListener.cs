@@ -17,6 +17,13 @@ public sealed class MigrationListener : IDisposable
         _unixPath = unixPath;
     }
 
+    /// <summary>
+    /// Connections the kernel queues before they are accepted: the main channel and the multifd channels a source
+    /// opens at once (QEMU listens with the channel count + 1). A SYN past a full tcp queue is dropped and resent a
+    /// second later, which would add that second to the setup.
+    /// </summary>
+    public const int Backlog = 16;
+
     public static MigrationListener Listen(MigrationUri uri)
     {
         if (uri.Kind == MigrationUriKind.Tcp)
@@ -34,7 +41,7 @@ public sealed class MigrationListener : IDisposable
                 throw;
             }
 
-            s.Listen(1);
+            s.Listen(Backlog);
             return new MigrationListener(s, null);
         }
 
@@ -51,7 +58,7 @@ public sealed class MigrationListener : IDisposable
                 throw;
             }
 
-            s.Listen(1);
+            s.Listen(Backlog);
             return new MigrationListener(s, uri.Path);
         }
 

@@ -14,6 +14,7 @@ public sealed class BreakableProxy : IDisposable
     private readonly int _targetPort;
     private readonly List<Socket> _sockets = [];
     private readonly object _lock = new();
+    private long _bytesForwarded;
 
     public BreakableProxy(int targetPort)
     {
@@ -26,6 +27,9 @@ public sealed class BreakableProxy : IDisposable
 
     public int Port { get; }
 
+    /// <summary>Bytes forwarded from the connecting side to the target, over every connection (a migration's wire bytes).</summary>
+    public long BytesForwarded => Interlocked.Read(ref _bytesForwarded);
+
     /// <summary>Connections forwarded so far.</summary>
     public int Connections { get; private set; }
 
@@ -36,28 +40,46 @@ public sealed class BreakableProxy : IDisposable
         {
             foreach (Socket s in _sockets)
             {
-                try
-                {
-                    if (how == LinkCut.Fin)
-                    {
-                        // The FIN goes out before the close, whatever is still unread.
-                        s.Shutdown(SocketShutdown.Send);
-                    }
-                    else
-                    {
-                        s.LingerState = new LingerOption(true, 0);
-                    }
-                }
-                catch (SocketException)
-                {
-                    // The end already went away.
-                }
-
-                s.Dispose();
+                End(s, how);
             }
 
             _sockets.Clear();
         }
+    }
+
+    /// <summary>
+    /// Ends only the connection accepted <paramref name="index"/>-th (from 0), both of its ends seeing
+    /// <paramref name="how"/>: one multifd channel of several, say.
+    /// </summary>
+    public void Cut(int index, LinkCut how)
+    {
+        lock (_lock)
+        {
+            End(_sockets[2 * index], how);
+            End(_sockets[(2 * index) + 1], how);
+        }
+    }
+
+    private static void End(Socket s, LinkCut how)
+    {
+        try
+        {
+            if (how == LinkCut.Fin)
+            {
+                // The FIN goes out before the close, whatever is still unread.
+                s.Shutdown(SocketShutdown.Send);
+            }
+            else
+            {
+                s.LingerState = new LingerOption(true, 0);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The end already went away.
+        }
+
+        s.Dispose();
     }
 
     public void Break()
@@ -89,8 +111,8 @@ public sealed class BreakableProxy : IDisposable
                     Connections++;
                 }
 
-                Pump(client, server);
-                Pump(server, client);
+                Pump(client, server, forward: true);
+                Pump(server, client, forward: false);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -99,7 +121,7 @@ public sealed class BreakableProxy : IDisposable
         }
     }
 
-    private static void Pump(Socket from, Socket to) => new Thread(() =>
+    private void Pump(Socket from, Socket to, bool forward) => new Thread(() =>
     {
         var buffer = new byte[64 * 1024];
         try
@@ -108,6 +130,10 @@ public sealed class BreakableProxy : IDisposable
             while ((n = from.Receive(buffer)) > 0)
             {
                 to.Send(buffer.AsSpan(0, n));
+                if (forward)
+                {
+                    Interlocked.Add(ref _bytesForwarded, n);
+                }
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)

@@ -5,12 +5,14 @@ namespace Emu.Migration.Precopy;
 /// the expected state, so a completion racing a cancel loses and the cancel wins. Only transitions in the table
 /// (see <see cref="MigrationStatus"/>) are legal; asking for another is a bug and throws. Every change is
 /// reported (the MIGRATION event) except the silent reset to none that starts a new migration, as QEMU's
-/// qmp_migrate assigns it directly.
+/// qmp_migrate assigns it directly. Changes are reported in the order they happened: a cancel that lands while the
+/// migration thread reports active waits until that report is out, so no client sees cancelling before active.
 /// </summary>
 public sealed class MigrationStateMachine(Action<MigrationStatus>? changed = null)
 {
     private static readonly bool[,] Legal = BuildTable();
 
+    private readonly object _reportOrder = new();
     private int _state;
 
     public MigrationStatus Current => (MigrationStatus)Volatile.Read(ref _state);
@@ -25,15 +27,19 @@ public sealed class MigrationStateMachine(Action<MigrationStatus>? changed = nul
             throw new InvalidOperationException($"migration: illegal status transition {from.ToQmp()} -> {to.ToQmp()}");
         }
 
-        if (Interlocked.CompareExchange(ref _state, (int)to, (int)from) != (int)from)
+        lock (_reportOrder)
         {
-            return false;
+            if (Interlocked.CompareExchange(ref _state, (int)to, (int)from) != (int)from)
+            {
+                return false;
+            }
+
+            if (to != MigrationStatus.None)
+            {
+                changed?.Invoke(to);
+            }
         }
 
-        if (to != MigrationStatus.None)
-        {
-            changed?.Invoke(to);
-        }
         return true;
     }
 

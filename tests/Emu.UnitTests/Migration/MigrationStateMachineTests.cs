@@ -54,4 +54,29 @@ public class MigrationStateMachineTests
             "postcopy-recover", "completed", "failed", "pre-switchover", "device"];
         Assert.Equal(expected, Enum.GetValues<MigrationStatus>().Select(s => s.ToQmp()));
     }
+
+    [Fact]
+    public void ACancelDuringTheActiveReportIsReportedAfterIt()
+    {
+        // A cancel that lands while the migration thread reports active (the QMP thread against the migration
+        // thread): clients must see active, then cancelling, never the reverse (seen in CI once setup got fast).
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<MigrationStatus>();
+        MigrationStateMachine? sm = null;
+        Thread? canceller = null;
+        sm = new MigrationStateMachine(s =>
+        {
+            if (s == MigrationStatus.Active)
+            {
+                canceller = new Thread(() => sm!.TrySet(MigrationStatus.Active, MigrationStatus.Cancelling));
+                canceller.Start();
+                canceller.Join(200);
+            }
+
+            seen.Enqueue(s);
+        });
+        Assert.True(sm.TrySet(MigrationStatus.None, MigrationStatus.Setup));
+        Assert.True(sm.TrySet(MigrationStatus.Setup, MigrationStatus.Active));
+        canceller!.Join();
+        Assert.Equal([MigrationStatus.Setup, MigrationStatus.Active, MigrationStatus.Cancelling], seen);
+    }
 }

@@ -1,4 +1,5 @@
 using Emu.Machine.Cpu.Cache;
+using Emu.Machine.Cpu.Jit;
 using Emu.Machine.Cpu.State;
 using Emu.Machine.Devices;
 using Emu.Machine.Io;
@@ -56,7 +57,7 @@ public sealed partial class X86Cpu : IVmState<CpuState>
     private int _memoryGeneration = -1;
 
     /// <summary>Bumped whenever a block link may have gone stale: TLB flush, CS or privilege change.</summary>
-    private int _linkEpoch;
+    internal int _linkEpoch;
 
     public X86Cpu(AddressSpace memory, IoBus io, IInterruptController interrupts, CpuOptions? options = null)
     {
@@ -65,6 +66,7 @@ public sealed partial class X86Cpu : IVmState<CpuState>
         _interrupts = interrupts;
         _localApic = interrupts as ILocalApic;
         _options = options ?? CpuOptions.Default;
+        _compiledCode = _options.Jit ? new CompiledCodeCache(_options.JitCacheBlocks) : null;
         InitTlb();
         Reset();
     }
@@ -362,7 +364,9 @@ public sealed partial class X86Cpu : IVmState<CpuState>
             _currentBlock = block;
             _blockExit = false;
             long deliveredBefore = _interruptsDelivered;
-            int done = Interpret(block, n);
+            int done = n == block.Count && !debug && _compiledCode != null && (block.Compiled ?? CompileWhenHot(block)) is { } code
+                ? code(this, block, _eip, end)
+                : Interpret(block, n);
             _retired += done;
             _doneInBlock = 0;
             _currentBlock = null;

@@ -15,19 +15,26 @@ namespace Emu.Machine.Cpu;
 public sealed unsafe partial class X86Cpu
 {
     /// <summary>Runs the first <paramref name="count"/> instructions of a block; returns how many completed.</summary>
+    private int Interpret(DecodedBlock block, int count) =>
+        Interpret(block, count == block.Count ? block.WholeRunOps : block.Ops, 0, count, _eip);
+
+    /// <summary>
+    /// Runs instructions <paramref name="first"/> up to <paramref name="count"/> (exclusive) of a block whose first
+    /// instruction is at EIP <paramref name="start"/>, with the micro-ops <paramref name="ops"/> (the block's own
+    /// or its whole-run form); returns the index of the first instruction not completed.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int Interpret(DecodedBlock block, int count)
+    private int Interpret(DecodedBlock block, MicroOp[] ops, int first, int count, uint start)
     {
-        uint start = _eip;
         uint ipMask = _code32 ? 0xFFFF_FFFF : 0xFFFF;
         ref uint gpr = ref MemoryMarshal.GetArrayDataReference(_gpr);
-        ref MicroOp op0 = ref MemoryMarshal.GetArrayDataReference(count == block.Count ? block.WholeRunOps : block.Ops);
+        ref MicroOp op0 = ref MemoryMarshal.GetArrayDataReference(ops);
         SegmentCache[] segs = _seg;
         TlbEntry[] tlbRead = _tlbRead;
         TlbEntry[] tlbWrite = _tlbWrite;
         int mmu = _mmu;
         bool lastGeneric = false;
-        for (int i = 0; i < count; i++)
+        for (int i = first; i < count; i++)
         {
             ref MicroOp op = ref Unsafe.Add(ref op0, i);
             switch (op.Kind)

@@ -473,7 +473,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryLoad(TlbEntry[] tlb, uint lin, int size, int mmu, uint eipAt, out uint value)
     {
-        ref TlbEntry e = ref tlb[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        ref TlbEntry e = ref TlbSlot(tlb, lin, mmu);
         if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0x1000 - (uint)size)
         {
             byte* p = e.Host + (lin & 0xFFF);
@@ -489,7 +489,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryStore(TlbEntry[] tlb, uint lin, int size, uint value, int mmu, uint eipAt)
     {
-        ref TlbEntry e = ref tlb[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        ref TlbEntry e = ref TlbSlot(tlb, lin, mmu);
         if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0x1000 - (uint)size)
         {
             byte* p = e.Host + (lin & 0xFFF);
@@ -509,6 +509,11 @@ public sealed unsafe partial class X86Cpu
         WriteLinSlowAt(lin, size, value, mmu, eipAt);
         return _faultVector < 0;
     }
+
+    /// <summary>The TLB entry for <paramref name="lin"/> in the <paramref name="mmu"/> half, without a bounds check (the index is masked into the array).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref TlbEntry TlbSlot(TlbEntry[] tlb, uint lin, int mmu) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tlb), (int)((lin >> 12) & (TlbSize - 1)) + mmu);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private uint ReadLinSlowAt(uint lin, int size, int mmu, uint eipAt)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Emu.Machine.Cpu.Cache;
 using Emu.Machine.Cpu.Jit;
 using Emu.Machine.Cpu.State;
@@ -17,7 +18,7 @@ public sealed partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal AccessOutcome CompiledLoad(int seg, uint ea, int size, int mmu, uint eipAt, out uint value)
     {
-        ref SegmentCache s = ref _seg[seg];
+        ref SegmentCache s = ref Segment(seg);
         if (ea > s.ReadMax4)
         {
             value = 0;
@@ -31,7 +32,7 @@ public sealed partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal AccessOutcome CompiledStore(int seg, uint ea, int size, uint value, int mmu, uint eipAt)
     {
-        ref SegmentCache s = ref _seg[seg];
+        ref SegmentCache s = ref Segment(seg);
         if (ea > s.WriteMax4)
         {
             return AccessOutcome.NeedsInterpreter;
@@ -44,6 +45,10 @@ public sealed partial class X86Cpu
 
         return _blockExit ? AccessOutcome.EndsBlock : AccessOutcome.Done;
     }
+
+    /// <summary>Segment register <paramref name="seg"/> (0-5, a translation-time constant) without a bounds check.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref SegmentCache Segment(int seg) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_seg), seg);
 
     /// <summary>PUSH's or CALL's store at SS:<paramref name="esp"/> (the new ESP), on a 32-bit stack only.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -65,7 +70,7 @@ public sealed partial class X86Cpu
 
     /// <summary>True when a near branch target is inside CS (tier 1 leaves the #GP to the generic path).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool CompiledBranchInLimit(uint target) => target <= _seg[SegCs].Limit;
+    internal bool CompiledBranchInLimit(uint target) => target <= Segment(SegCs).Limit;
 
     /// <summary>A shift or rotate with its flags (the lazy flags are in the fields when this is called).</summary>
     internal uint CompiledShift(ShiftKind kind, uint value, int count)
@@ -90,6 +95,7 @@ public sealed partial class X86Cpu
     /// dispatcher would run the whole block again straight away (budget, exit requests, NMI, a deliverable
     /// interrupt, the block still valid and its link epoch unchanged, no debug checks or exec tracing).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool CompiledContinueLoop(DecodedBlock block, long end, int epoch)
     {
         long retired = _retired + block.Count;

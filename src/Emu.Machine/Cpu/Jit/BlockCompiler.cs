@@ -39,6 +39,12 @@ internal sealed partial class BlockCompiler
     private readonly ILGenerator _il;
     private readonly DynamicMethod _method;
     private readonly LocalBuilder[] _reg = new LocalBuilder[8];
+
+    /// <summary>
+    /// The guest registers the IL forms touch: only these live in locals (loaded at entry, stored at exits and around
+    /// tier 1 calls); the others stay in the CPU's fields, so the .NET JIT keeps fewer values alive across the block.
+    /// </summary>
+    private readonly bool[] _inLocal = new bool[8];
     private readonly LocalBuilder _gprArray;
     private readonly LocalBuilder _mmu;
     private readonly LocalBuilder _epoch;
@@ -82,6 +88,47 @@ internal sealed partial class BlockCompiler
         _outcome = _il.DeclareLocal(typeof(int));
         _top = _il.DefineLabel();
         _exit = _il.DefineLabel();
+        foreach (MicroOp op in _ops)
+        {
+            MarkRegistersUsed(in op);
+        }
+    }
+
+    private void MarkRegistersUsed(in MicroOp op)
+    {
+        if (!HasIlForm(op.Kind))
+        {
+            return;
+        }
+
+        switch (op.Kind)
+        {
+            case MicroOpKind.Jcc or MicroOpKind.Jmp or MicroOpKind.Nop:
+                return;
+            case MicroOpKind.PushReg or MicroOpKind.PopReg or MicroOpKind.CallRel or MicroOpKind.Ret:
+                _inLocal[X86Cpu.RegEsp] = true;
+                break;
+        }
+
+        bool readsB = op.Kind is MicroOpKind.MovRegReg or MicroOpKind.MovMemReg or MicroOpKind.MovMemReg8
+            or MicroOpKind.AddRegReg or MicroOpKind.SubRegReg or MicroOpKind.XorRegReg or MicroOpKind.AndRegReg or MicroOpKind.OrRegReg
+            or MicroOpKind.CmpRegReg or MicroOpKind.TestRegReg or MicroOpKind.AddRegRegNoFlags or MicroOpKind.SubRegRegNoFlags
+            or MicroOpKind.XorRegRegNoFlags or MicroOpKind.AndRegRegNoFlags or MicroOpKind.OrRegRegNoFlags;
+        bool usesA = op.Kind is not (MicroOpKind.MovMemReg or MicroOpKind.MovMemImm or MicroOpKind.MovMemReg8 or MicroOpKind.CallRel or MicroOpKind.Ret);
+        bool usesMemory = op.Kind is MicroOpKind.Lea or MicroOpKind.MovRegMem or MicroOpKind.MovzxRegMem8 or MicroOpKind.AluRegMem
+            or MicroOpKind.MovMemReg or MicroOpKind.MovMemImm or MicroOpKind.MovMemReg8;
+        Mark(usesA, op.A);
+        Mark(readsB, op.B);
+        Mark(usesMemory, op.Base);
+        Mark(usesMemory, op.Index);
+    }
+
+    private void Mark(bool used, byte register)
+    {
+        if (used && register < _inLocal.Length)
+        {
+            _inLocal[register] = true;
+        }
     }
 
     /// <summary>True when tier 2 has an IL form for at least one of the block's micro-ops (else compiling gains nothing).</summary>
@@ -289,6 +336,11 @@ internal sealed partial class BlockCompiler
     {
         for (int r = 0; r < _reg.Length; r++)
         {
+            if (!_inLocal[r])
+            {
+                continue;
+            }
+
             _il.Emit(OpCodes.Ldloc, _gprArray);
             EmitConst(r);
             _il.Emit(OpCodes.Ldelem_U4);
@@ -300,6 +352,11 @@ internal sealed partial class BlockCompiler
     {
         for (int r = 0; r < _reg.Length; r++)
         {
+            if (!_inLocal[r])
+            {
+                continue;
+            }
+
             _il.Emit(OpCodes.Ldloc, _gprArray);
             EmitConst(r);
             _il.Emit(OpCodes.Ldloc, _reg[r]);

@@ -106,7 +106,9 @@ public sealed partial class X86Cpu
             return false;
         }
 
+        // As the dispatcher does between blocks: the run is retired, and nothing of the next one is done yet.
         _retired = retired;
+        _doneInBlock = 0;
         return true;
     }
 }

@@ -1,7 +1,7 @@
-; smcloop: rewrites hot code forever, for tier 2's bounded code cache. A function on its own page is called 200
-; times (so its block turns hot and is compiled), then the immediate of its first instruction is patched, which
-; drops the block and its compiled code; and again, without end. Each round's result is checked: a stale block
-; prints "smcloop: stale" and exits with value 1. Prints "S" once at the start and "." every 4096 rounds.
+; smcloop: rewrites hot code forever, for tier 2's bounded code cache. A function on its own page is called
+; 5000 times (past tier 2's threshold of 1,000 runs, so its block is compiled), then the immediate of its first
+; instruction is patched, which drops the block and its compiled code; and again, without end. Each round's result is checked: a stale block
+; prints "smcloop: stale" and exits with value 1. Prints "S" once at the start and "." every 256 rounds.
 %include "multiboot.inc"
 %include "debug_exit.inc"
 
@@ -12,7 +12,7 @@ _start:
     call serial_putc
     xor edi, edi                        ; rounds so far
 round:
-    mov ecx, 200
+    mov ecx, 5000
 .call:
     call patched_fn
     cmp eax, edi                        ; the function returns the immediate this round wrote
@@ -21,7 +21,7 @@ round:
     jnz .call
     inc edi
     mov [patched_fn.imm + 1], edi       ; rewrite the next round's code
-    test edi, 0xFFF
+    test edi, 0xFF
     jnz round
     mov al, '.'
     call serial_putc

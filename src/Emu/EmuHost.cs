@@ -221,8 +221,9 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         }
 
         (double medianUs, double p99Us) = cpu.CompileTimes();
-        Log.Information("CPU: tier 2 compiled {Compiled} blocks ({Evicted} evicted); compile time per block median {MedianUs:F0} µs, p99 {P99Us:F0} µs",
-            cpu.BlocksCompiled, cpu.BlocksEvicted, medianUs, p99Us);
+        double sharePct = cpu.InstructionsRetired == 0 ? 0 : 100.0 * cpu.InstructionsRetiredCompiled / cpu.InstructionsRetired;
+        Log.Information("CPU: tier 2 compiled {Compiled} blocks ({Evicted} evicted); compile time per block median {MedianUs:F0} µs, p99 {P99Us:F0} µs; {SharePct:F1} % of instructions retired ran in compiled blocks",
+            cpu.BlocksCompiled, cpu.BlocksEvicted, medianUs, p99Us, sharePct);
     }
 
     public void Emit(string name, JsonObject? data = null)

@@ -364,9 +364,17 @@ public sealed partial class X86Cpu : IVmState<CpuState>
             _currentBlock = block;
             _blockExit = false;
             long deliveredBefore = _interruptsDelivered;
-            int done = n == block.Count && !debug && _compiledCode != null && (block.Compiled ?? CompileWhenHot(block)) is { } code
-                ? code(this, block, _eip, end)
-                : Interpret(block, n);
+            int done;
+            if (n == block.Count && !debug && _compiledCode != null && (block.Compiled ?? CompileWhenHot(block)) is { } code)
+            {
+                done = code(this, block, _eip, end);
+                _retiredCompiled += done;
+            }
+            else
+            {
+                done = Interpret(block, n);
+            }
+
             _retired += done;
             _doneInBlock = 0;
             _currentBlock = null;

@@ -108,6 +108,7 @@ public sealed partial class X86Cpu
 
         // As the dispatcher does between blocks: the run is retired, and nothing of the next one is done yet.
         _retired = retired;
+        _retiredCompiled += block.Count;
         _doneInBlock = 0;
         return true;
     }

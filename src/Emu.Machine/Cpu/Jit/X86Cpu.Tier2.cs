@@ -18,6 +18,12 @@ public sealed partial class X86Cpu
     /// <summary>True when hot blocks are compiled (tier 2 on).</summary>
     public bool CompilesBlocks => _compiledCode != null;
 
+    /// <summary>Instructions retired inside compiled blocks (tier 1's in-place help for forms without IL included).</summary>
+    private long _retiredCompiled;
+
+    /// <summary>Instructions retired inside tier 2's compiled blocks since creation (a statistic).</summary>
+    public long InstructionsRetiredCompiled => _retiredCompiled;
+
     /// <summary>Blocks compiled by tier 2 since creation.</summary>
     public long BlocksCompiled => _compiledCode?.Compiled ?? 0;
 

@@ -12,8 +12,9 @@ namespace Emu.Machine.Cpu;
 
 /// <summary>
 /// An i486-class x86 CPU with Pentium additions (QEMU target/i386). Decodes guest code with Iced once per
-/// block, translates it into micro-ops and interprets them; memory goes through a software TLB to guest RAM,
-/// and every store marks its page dirty (the write barrier migration depends on).
+/// block, translates it into micro-ops and interprets them (tier 1); a block that keeps running is compiled from
+/// the same micro-ops to IL (tier 2, <c>Jit/</c>). Memory goes through a software TLB to guest RAM, and every
+/// store marks its page dirty (the write barrier migration depends on).
 /// </summary>
 /// <remarks>
 /// Threading: <see cref="Run"/> and everything else except <see cref="RequestExit"/> run on the vCPU thread.

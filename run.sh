@@ -187,8 +187,9 @@ case "$cmd" in
     test) run_tests ;;
     bench) bench "$@" ;;
     fuzz) stress fuzz "$@" ;;
+    jit-fuzz) stress jit-fuzz "$@" ;;
     soak) stress soak "$@" ;;
     postcopy-cut) stress postcopy-cut "$@" ;;
     demo) demo "$@" ;;
-    *) die "unknown command '$cmd' (use: build, test, bench, demo, fuzz, soak, postcopy-cut)" ;;
+    *) die "unknown command '$cmd' (use: build, test, bench, demo, fuzz, jit-fuzz, soak, postcopy-cut)" ;;
 esac

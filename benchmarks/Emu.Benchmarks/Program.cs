@@ -21,7 +21,7 @@ internal static class Program
                 switch (which)
                 {
                     case "speed":
-                        return GuestSpeed.Run();
+                        return GuestSpeed.Run(args[2..]);
                     case "migrate":
                         return MigrationBenchmark.Run(args[2..]);
                     case "linux-boot":

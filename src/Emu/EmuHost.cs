@@ -6,6 +6,7 @@ using Emu.Display;
 using Emu.Display.Sdl;
 using Emu.Machine;
 using Emu.Machine.Board;
+using Emu.Machine.Cpu;
 using Emu.Machine.Devices;
 using Emu.Machine.Devices.Ata;
 using Emu.Machine.Diagnostics;
@@ -52,6 +53,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         }
 
         _owned.Add(Machine);
+        Log.Information("CPU: {Tiers}", Machine.Cpu.TierDescription);
         Machine.Exited += e => _exit.TrySetResult(e);
         _renderer = new VgaRenderer(Machine.Vga);
 
@@ -210,7 +212,24 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
 
         _runStateEvents.EmitShutdown(ShutdownCauseNames.TryParse(exit.Reason, out ShutdownCause cause) ? cause : ShutdownCause.HostError);
         Log.Information("machine ended: {Reason}, exit code {ExitCode}", exit.Reason, exit.ExitCode);
+        LogTierUse();
         return exit.ExitCode;
+    }
+
+    /// <summary>Which tier ran the guest: blocks compiled by tier 2 and their compile times (none with jit=off).</summary>
+    private void LogTierUse()
+    {
+        X86Cpu cpu = Machine.Cpu;
+        if (!cpu.CompilesBlocks)
+        {
+            Log.Information("CPU: tier 1 ran every block (tier 2 off)");
+            return;
+        }
+
+        (double medianUs, double p99Us) = cpu.CompileTimes();
+        double sharePct = cpu.InstructionsRetired == 0 ? 0 : 100.0 * cpu.InstructionsRetiredCompiled / cpu.InstructionsRetired;
+        Log.Information("CPU: tier 2 compiled {Compiled} blocks ({Evicted} evicted); compile time per block median {MedianUs:F0} µs, p99 {P99Us:F0} µs; {SharePct:F1} % of instructions retired ran in compiled blocks",
+            cpu.BlocksCompiled, cpu.BlocksEvicted, medianUs, p99Us, sharePct);
     }
 
     public void Emit(string name, JsonObject? data = null)
@@ -348,6 +367,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             VgaRom = o.Bios != null ? VgaRomBeside(o.Bios) : null,
             NoReboot = o.NoReboot,
             Trace = OpenTrace(o),
+            Cpu = o.Jit ? CpuOptions.Default : CpuOptions.InterpreterOnly,
             RtcBase = o.RtcBase,
         };
     }

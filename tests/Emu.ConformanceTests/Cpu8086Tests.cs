@@ -12,7 +12,8 @@ namespace Emu.ConformanceTests;
 /// Runs the SingleStepTests 8086 vectors (<c>../shared/data/8086</c>, one file per opcode or opcode/reg) through
 /// the CPU in real mode, one instruction each, and compares registers, flags (masked by metadata.json) and RAM.
 /// Emu models a 386-class CPU; where it legitimately differs from the 8086, the case is skipped with the reason
-/// below, and the per-opcode pass rate (with skips) is written to the test output.
+/// below, and the per-opcode pass rate (with skips) is written to the test output. Every file runs under tier 1 (the
+/// interpreter) and under tier 2: then each vector's instruction is a block of its own, compiled before it runs.
 /// </summary>
 public sealed class Cpu8086Tests(ITestOutputHelper output)
 {
@@ -27,18 +28,29 @@ public sealed class Cpu8086Tests(ITestOutputHelper output)
 
     public static string? DataDirectory { get; } = FindDataDirectory();
 
+    /// <summary>Tier 2 compiling every block before its first run, one instruction per block (a vector is one instruction).</summary>
+    private static readonly CpuOptions CompiledTier = new(JitThreshold: 0, JitEveryBlock: true, MaxBlockInstructions: 1);
+
     public static IEnumerable<object[]> Files()
     {
         if (DataDirectory == null)
         {
-            yield return ["(missing)"];
+            yield return ["(missing)", CpuTier.Interpreter];
             yield break;
         }
 
         foreach (string f in Directory.GetFiles(DataDirectory, "*.json.gz").Order(StringComparer.Ordinal))
         {
-            yield return [Path.GetFileName(f)];
+            yield return [Path.GetFileName(f), CpuTier.Interpreter];
+            yield return [Path.GetFileName(f), CpuTier.Compiled];
         }
+    }
+
+    /// <summary>Which tier runs the vectors.</summary>
+    public enum CpuTier
+    {
+        Interpreter,
+        Compiled,
     }
 
     private static string? FindDataDirectory()
@@ -66,7 +78,7 @@ public sealed class Cpu8086Tests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Files))]
-    public void Opcode(string file)
+    public void Opcode(string file, CpuTier tier)
     {
         if (DataDirectory == null)
         {
@@ -77,7 +89,7 @@ public sealed class Cpu8086Tests(ITestOutputHelper output)
         using JsonDocument metadata = JsonDocument.Parse(File.ReadAllText(Path.Combine(DataDirectory, "metadata.json")));
         using var gz = new GZipStream(File.OpenRead(Path.Combine(DataDirectory, file)), CompressionMode.Decompress);
         using JsonDocument doc = JsonDocument.Parse(gz);
-        using var machine = new Machine8086();
+        using var machine = new Machine8086(tier == CpuTier.Compiled ? CompiledTier : CpuOptions.InterpreterOnly);
 
         int passed = 0, skipped = 0;
         var failures = new List<string>();
@@ -125,6 +137,7 @@ public sealed class Cpu8086Tests(ITestOutputHelper output)
         }
 
         Assert.True(failures.Count == 0, $"{file}: {failures.Count} of {applicable} failed; first: {failures.FirstOrDefault()}");
+        Assert.True(tier == CpuTier.Interpreter || applicable == 0 || machine.BlocksCompiled > 0, $"{file}: tier 2 compiled nothing");
     }
 
     /// <summary>The opcode byte after prefixes, the ModRM reg field and the ModRM byte (-1 when none follows).</summary>
@@ -225,12 +238,14 @@ public sealed class Cpu8086Tests(ITestOutputHelper output)
         private readonly AddressSpace _memory = new();
         private readonly X86Cpu _cpu;
 
-        public Machine8086()
+        public Machine8086(CpuOptions options)
         {
             _memory.AddRam("ram", 0, _ram, 0, 1 << 20);
             _memory.AddRam("wrap", 1 << 20, _ram, 0, 0x10000);
-            _cpu = new X86Cpu(_memory, new IoBus(), new NoInterrupts());
+            _cpu = new X86Cpu(_memory, new IoBus(), new NoInterrupts(), options);
         }
+
+        public long BlocksCompiled => _cpu.BlocksCompiled;
 
         public void Dispose() => _ram.Dispose();
 

@@ -1,6 +1,6 @@
 namespace Emu.Stress;
 
-/// <summary>Emu's long-running checks, outside <c>./run.sh test</c>: <c>fuzz</c> (the migration stream fuzzer) <c>soak</c> (the migration ping-pong) and <c>postcopy-cut</c> (blocktime across a link cut).</summary>
+/// <summary>Emu's long-running checks, outside <c>./run.sh test</c>: <c>fuzz</c> (the migration stream fuzzer) <c>jit-fuzz</c> (tier 1 against tier 2), <c>soak</c> (the migration ping-pong) and <c>postcopy-cut</c> (blocktime across a link cut).</summary>
 internal static class Program
 {
     private static int Main(string[] args)
@@ -14,10 +14,12 @@ internal static class Program
                     return FuzzCommand.Run(args[1..]);
                 case "soak":
                     return SoakCommand.Run(args[1..]);
+                case "jit-fuzz":
+                    return JitFuzzCommand.Run(args[1..]);
                 case "postcopy-cut":
                     return PostcopyCutCommand.Run(args[1..]);
                 default:
-                    Console.Error.WriteLine($"stress: unknown command '{verb}' (fuzz, soak, postcopy-cut)");
+                    Console.Error.WriteLine($"stress: unknown command '{verb}' (fuzz, jit-fuzz, soak, postcopy-cut)");
                     return 2;
             }
         }

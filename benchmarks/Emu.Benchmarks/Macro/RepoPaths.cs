@@ -16,11 +16,17 @@ internal static class RepoPaths
 
     public static string Guest(string file) => Path.Combine(Root, "out", "guests", file);
 
-    public static string? FindQemu()
+    public static string? FindQemu() => FindOnPath("qemu-system-i386");
+
+    /// <summary>The v86 runner (<c>benchmarks/v86/run-multiboot.mjs</c>) and the npm package directory beside it.</summary>
+    public static string V86Directory => Path.Combine(Root, "benchmarks", "v86");
+
+    /// <summary>A program on PATH, or null.</summary>
+    public static string? FindOnPath(string program)
     {
         foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
-            string candidate = Path.Combine(dir, "qemu-system-i386");
+            string candidate = Path.Combine(dir, program);
             if (File.Exists(candidate))
             {
                 return candidate;

@@ -55,6 +55,9 @@ public sealed record MachineOptions
     /// <summary>QEMU -rtc base=: what the CMOS clock reads at start (its fields are UTC); null is the host's UTC now.</summary>
     public DateTime? RtcBase { get; init; }
 
+    /// <summary>The CPU's code paths (tier 2 on or off).</summary>
+    public Cpu.CpuOptions Cpu { get; init; } = Emu.Machine.Cpu.CpuOptions.Default;
+
     /// <summary>QEMU's -d items and where they are written.</summary>
     public Diagnostics.GuestTrace Trace { get; init; } = Diagnostics.GuestTrace.Off;
 

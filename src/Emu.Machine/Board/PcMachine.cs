@@ -105,7 +105,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Io.Trace = options.Trace;
         // The 8259 pair reaches the CPU through the local APIC's LINT0, as on a P6 PC.
         Apic = new LocalApic(apicId: 0, Clock, Pic, Memory);
-        Cpu = new X86Cpu(Memory, Io, Apic) { Trace = options.Trace };
+        Cpu = new X86Cpu(Memory, Io, Apic, options.Cpu) { Trace = options.Trace };
         Apic.NmiRaised = Cpu.RaiseNmi;
         Cpu.TscSource = () => (ulong)Clock.NowNs;
         Clock.InstructionCounter = () => Cpu.InstructionsNow;

@@ -21,7 +21,7 @@ public sealed unsafe partial class X86Cpu
     private TlbEntry[] _tlbWrite = [];
 
     /// <summary>0 for supervisor accesses, <see cref="TlbSize"/> for user (CPL 3): the TLB half in use.</summary>
-    private int _mmu;
+    internal int _mmu;
 
     private void InitTlb()
     {

@@ -1,4 +1,5 @@
 using Emu.Machine.Cpu.Cache;
+using Emu.Machine.Cpu.Jit;
 using Emu.Machine.Cpu.State;
 using Emu.Machine.Devices;
 using Emu.Machine.Io;
@@ -11,8 +12,9 @@ namespace Emu.Machine.Cpu;
 
 /// <summary>
 /// An i486-class x86 CPU with Pentium additions (QEMU target/i386). Decodes guest code with Iced once per
-/// block, translates it into micro-ops and interprets them; memory goes through a software TLB to guest RAM,
-/// and every store marks its page dirty (the write barrier migration depends on).
+/// block, translates it into micro-ops and interprets them (tier 1); a block that keeps running is compiled from
+/// the same micro-ops to IL (tier 2, <c>Jit/</c>). Memory goes through a software TLB to guest RAM, and every
+/// store marks its page dirty (the write barrier migration depends on).
 /// </summary>
 /// <remarks>
 /// Threading: <see cref="Run"/> and everything else except <see cref="RequestExit"/> run on the vCPU thread.
@@ -56,7 +58,7 @@ public sealed partial class X86Cpu : IVmState<CpuState>
     private int _memoryGeneration = -1;
 
     /// <summary>Bumped whenever a block link may have gone stale: TLB flush, CS or privilege change.</summary>
-    private int _linkEpoch;
+    internal int _linkEpoch;
 
     public X86Cpu(AddressSpace memory, IoBus io, IInterruptController interrupts, CpuOptions? options = null)
     {
@@ -65,6 +67,7 @@ public sealed partial class X86Cpu : IVmState<CpuState>
         _interrupts = interrupts;
         _localApic = interrupts as ILocalApic;
         _options = options ?? CpuOptions.Default;
+        _compiledCode = _options.Jit ? new CompiledCodeCache(_options.JitCacheBlocks) : null;
         InitTlb();
         Reset();
     }
@@ -362,7 +365,17 @@ public sealed partial class X86Cpu : IVmState<CpuState>
             _currentBlock = block;
             _blockExit = false;
             long deliveredBefore = _interruptsDelivered;
-            int done = Interpret(block, n);
+            int done;
+            if (n == block.Count && !debug && _compiledCode != null && (block.Compiled ?? CompileWhenHot(block)) is { } code)
+            {
+                done = code(this, block, _eip, end);
+                _retiredCompiled += done;
+            }
+            else
+            {
+                done = Interpret(block, n);
+            }
+
             _retired += done;
             _doneInBlock = 0;
             _currentBlock = null;

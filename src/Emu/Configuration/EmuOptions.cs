@@ -53,6 +53,12 @@ public sealed class EmuOptions
 
     public string? LogFile { get; set; }
 
+    /// <summary>
+    /// Tier 2, the IL compiler for hot guest blocks (<c>EMU_Jit=false</c> or <c>-accel tcg,jit=off</c> leaves every
+    /// block to the interpreter).
+    /// </summary>
+    public bool Jit { get; set; } = true;
+
     /// <summary>QEMU <c>-d ITEMS</c>: trace items (int, cpu_reset, guest_errors, unimp, in_asm, exec), or null.</summary>
     public string? Trace { get; set; }
 

@@ -20,7 +20,7 @@ internal sealed class QemuCompatSwitches
         switch (name)
         {
             case "-accel":
-                CheckAccel(value!);
+                ApplyAccel(value!, values);
                 return true;
             case "-machine" or "-M":
                 CheckMachine(value!);
@@ -122,7 +122,8 @@ internal sealed class QemuCompatSwitches
         return start;
     }
 
-    private static void CheckAccel(string value)
+    /// <summary><c>-accel tcg[,thread=…][,tb-size=…][,jit=on|off]</c>: jit=off turns tier 2 (the IL compiler) off.</summary>
+    private static void ApplyAccel(string value, Dictionary<string, string?> values)
     {
         string[] parts = value.Split(',');
         if (parts[0] != "tcg")
@@ -132,9 +133,13 @@ internal sealed class QemuCompatSwitches
 
         foreach (string p in parts.Skip(1))
         {
-            if (p is not ("thread=single" or "thread=multi") && !p.StartsWith("tb-size=", StringComparison.Ordinal))
+            if (p is "jit=on" or "jit=off")
             {
-                throw new ConfigurationException($"emu: option '-accel': '{p}' is not supported (thread=single|multi)");
+                values[nameof(EmuOptions.Jit)] = p == "jit=on" ? "true" : "false";
+            }
+            else if (p is not ("thread=single" or "thread=multi") && !p.StartsWith("tb-size=", StringComparison.Ordinal))
+            {
+                throw new ConfigurationException($"emu: option '-accel': '{p}' is not supported (thread=single|multi, jit=on|off)");
             }
         }
     }

@@ -1,3 +1,4 @@
+using Emu.Machine.Cpu.Jit;
 using Iced.Intel;
 
 namespace Emu.Machine.Cpu.Cache;
@@ -64,6 +65,12 @@ internal sealed class DecodedBlock
 
     /// <summary>Cleared (possibly from another thread) when the code under the block is written.</summary>
     public volatile bool Valid = true;
+
+    /// <summary>Whole runs so far in tier 1, counting towards tier 2's threshold (vCPU thread only).</summary>
+    public int WholeRuns;
+
+    /// <summary>Tier 2's code for the block, or null while it runs in tier 1 (vCPU thread only).</summary>
+    public CompiledBlock? Compiled;
 
     private DecodedBlock? _link0;
     private DecodedBlock? _link1;

@@ -218,7 +218,7 @@ public sealed partial class X86Cpu
     }
 
     /// <summary>The value of a 32-bit shift or rotate of <paramref name="a"/> by a constant 1-31.</summary>
-    private static uint Shifted(ShiftKind kind, uint a, int count) => kind switch
+    internal static uint Shifted(ShiftKind kind, uint a, int count) => kind switch
     {
         ShiftKind.Rol => BitOperations.RotateLeft(a, count),
         ShiftKind.Ror => BitOperations.RotateRight(a, count),

@@ -15,19 +15,26 @@ namespace Emu.Machine.Cpu;
 public sealed unsafe partial class X86Cpu
 {
     /// <summary>Runs the first <paramref name="count"/> instructions of a block; returns how many completed.</summary>
+    private int Interpret(DecodedBlock block, int count) =>
+        Interpret(block, count == block.Count ? block.WholeRunOps : block.Ops, 0, count, _eip);
+
+    /// <summary>
+    /// Runs instructions <paramref name="first"/> up to <paramref name="count"/> (exclusive) of a block whose first
+    /// instruction is at EIP <paramref name="start"/>, with the micro-ops <paramref name="ops"/> (the block's own
+    /// or its whole-run form); returns the index of the first instruction not completed.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int Interpret(DecodedBlock block, int count)
+    private int Interpret(DecodedBlock block, MicroOp[] ops, int first, int count, uint start)
     {
-        uint start = _eip;
         uint ipMask = _code32 ? 0xFFFF_FFFF : 0xFFFF;
         ref uint gpr = ref MemoryMarshal.GetArrayDataReference(_gpr);
-        ref MicroOp op0 = ref MemoryMarshal.GetArrayDataReference(count == block.Count ? block.WholeRunOps : block.Ops);
+        ref MicroOp op0 = ref MemoryMarshal.GetArrayDataReference(ops);
         SegmentCache[] segs = _seg;
         TlbEntry[] tlbRead = _tlbRead;
         TlbEntry[] tlbWrite = _tlbWrite;
         int mmu = _mmu;
         bool lastGeneric = false;
-        for (int i = 0; i < count; i++)
+        for (int i = first; i < count; i++)
         {
             ref MicroOp op = ref Unsafe.Add(ref op0, i);
             switch (op.Kind)
@@ -466,7 +473,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryLoad(TlbEntry[] tlb, uint lin, int size, int mmu, uint eipAt, out uint value)
     {
-        ref TlbEntry e = ref tlb[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        ref TlbEntry e = ref TlbSlot(tlb, lin, mmu);
         if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0x1000 - (uint)size)
         {
             byte* p = e.Host + (lin & 0xFFF);
@@ -482,7 +489,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryStore(TlbEntry[] tlb, uint lin, int size, uint value, int mmu, uint eipAt)
     {
-        ref TlbEntry e = ref tlb[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        ref TlbEntry e = ref TlbSlot(tlb, lin, mmu);
         if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0x1000 - (uint)size)
         {
             byte* p = e.Host + (lin & 0xFFF);
@@ -502,6 +509,11 @@ public sealed unsafe partial class X86Cpu
         WriteLinSlowAt(lin, size, value, mmu, eipAt);
         return _faultVector < 0;
     }
+
+    /// <summary>The TLB entry for <paramref name="lin"/> in the <paramref name="mmu"/> half, without a bounds check (the index is masked into the array).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref TlbEntry TlbSlot(TlbEntry[] tlb, uint lin, int mmu) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tlb), (int)((lin >> 12) & (TlbSize - 1)) + mmu);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private uint ReadLinSlowAt(uint lin, int size, int mmu, uint eipAt)

@@ -212,7 +212,8 @@ public sealed class MultifdReceiver : IDisposable
             Monitor.PulseAll(_lock);
         }
 
-        _log.Error("multifd: {Error}", message);
+        // The person sees this once, as the process's one error line (the incoming failure); the log keeps it too.
+        _log.Information("multifd: {Error}", message);
         _fail(message);
     }
 

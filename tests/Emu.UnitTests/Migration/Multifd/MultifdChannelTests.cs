@@ -89,7 +89,13 @@ public sealed class MultifdChannelTests : IDisposable
 
         var e = Assert.Throws<MigrationStreamException>(receiver.SyncMain);
         Assert.Equal("multifd: channel 0: packet 5: offset 0x400000 in 'pc.ram' is not a page of its 0x400000 bytes", e.Message);
-        Assert.Equal([e.Message], _failures);
+
+        // The channel thread reports the failure just after it wakes the waiter that threw above.
+        Assert.True(SpinWait.SpinUntil(() => { lock (_failures) { return _failures.Count > 0; } }, TimeSpan.FromSeconds(10)), "the failure was never reported");
+        lock (_failures)
+        {
+            Assert.Equal([e.Message], _failures);
+        }
     }
 
     [Fact]

@@ -79,19 +79,27 @@ public sealed partial class PcMachine
     /// <summary>QEMU vm_start: resumes the virtual clock and the vCPU.</summary>
     public void Start()
     {
+        ThrowIfEnded();
+
+        // The state first, then the vCPU (QEMU vm_prepare_start, then resume_all_vcpus): set after the vCPU was let
+        // go, "running" could land after a debugger step that had already stopped it again in state debug, and a
+        // GDB detach that saw "running" left the guest parked for good (GdbStubTests, on a loaded machine).
+        SetRunState(RunState.Running);
         lock (_gate)
         {
-            if (_quit)
-            {
-                throw new InvalidOperationException("machine: cannot start a machine that has ended");
-            }
-
+            ThrowIfEnded();
             Clock.Resume();
             _runRequested = true;
             Monitor.PulseAll(_gate);
         }
+    }
 
-        SetRunState(RunState.Running);
+    private void ThrowIfEnded()
+    {
+        if (_quit)
+        {
+            throw new InvalidOperationException("machine: cannot start a machine that has ended");
+        }
     }
 
     public void SetRunState(RunState state)

@@ -173,14 +173,12 @@ public sealed class DirtyLog
         long newly = 0;
         for (int w = 0; w < bm.Length; w++)
         {
-            if (Volatile.Read(ref bm[w]) == 0)
+            ulong taken = TakeWord(bm, w);
+            if (taken == 0)
             {
                 continue;
             }
 
-            // Exchange first, then clear the summary: see the class remarks.
-            ulong taken = Interlocked.Exchange(ref bm[w], 0);
-            Interlocked.Exchange(ref _summary[w], 0);
             ulong fresh = taken & ~into[w];
             into[w] |= taken;
             newly += BitOperations.PopCount(fresh);
@@ -199,16 +197,24 @@ public sealed class DirtyLog
         long taken = 0;
         for (int w = 0; w < bm.Length; w++)
         {
-            if (Volatile.Read(ref bm[w]) == 0)
-            {
-                continue;
-            }
-
-            // Exchange first, then clear the summary: see the class remarks.
-            taken += BitOperations.PopCount(Interlocked.Exchange(ref bm[w], 0));
-            Interlocked.Exchange(ref _summary[w], 0);
+            taken += BitOperations.PopCount(TakeWord(bm, w));
         }
 
+        return taken;
+    }
+
+    /// <summary>Takes and clears one word of a client's bitmap (<see cref="Sync"/>, <see cref="Harvest"/>); 0 when clean.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong TakeWord(ulong[] bm, int w)
+    {
+        if (Volatile.Read(ref bm[w]) == 0)
+        {
+            return 0;
+        }
+
+        // Exchange first, then clear the summary: see the class remarks.
+        ulong taken = Interlocked.Exchange(ref bm[w], 0);
+        Interlocked.Exchange(ref _summary[w], 0);
         return taken;
     }
 

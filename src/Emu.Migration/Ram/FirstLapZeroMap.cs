@@ -22,7 +22,7 @@ internal sealed class FirstLapZeroMap : IDisposable
     private readonly bool[][] _chunkRead;
     private readonly byte[] _scratch = new byte[HostPageMap.EntriesPerRead * sizeof(ulong)];
     private readonly object _lock = new();
-    private bool _disposed;
+    private volatile bool _disposed;
 
     private FirstLapZeroMap(SafeFileHandle pagemap, IReadOnlyList<RamBlock> blocks)
     {
@@ -45,6 +45,14 @@ internal sealed class FirstLapZeroMap : IDisposable
     public bool IsUnpopulated(int block, int page)
     {
         int chunk = page / HostPageMap.EntriesPerRead;
+
+        // A chunk read once keeps its bits: only the first question about a chunk takes the lock (the page scan asks
+        // once per page).
+        if (Volatile.Read(ref _chunkRead[block][chunk]))
+        {
+            return !_disposed && HostPageMap.IsSet(_unpopulated[block], page);
+        }
+
         lock (_lock)
         {
             if (_disposed)
@@ -56,7 +64,9 @@ internal sealed class FirstLapZeroMap : IDisposable
             {
                 // A failed read leaves the chunk's bits clear: its pages are read and judged one by one.
                 HostPageMap.ReadUnpopulated(_pagemap, _blocks[block], chunk * HostPageMap.EntriesPerRead, _scratch, _unpopulated[block]);
-                _chunkRead[block][chunk] = true;
+
+                // Published after the bits: a reader that sees the flag sees the chunk's bits.
+                Volatile.Write(ref _chunkRead[block][chunk], true);
             }
 
             return HostPageMap.IsSet(_unpopulated[block], page);

@@ -7,7 +7,7 @@ namespace Emu.EndToEndTests.Support;
 public static class Loopback
 {
     /// <summary>First port <see cref="FreeTcpPort"/> hands out: below the kernel's ephemeral range, varied by process.</summary>
-    private static int s_next = EphemeralRangeStart() - 1 - (Environment.ProcessId % 4096);
+    private static int _next = EphemeralRangeStart() - 1 - (Environment.ProcessId % 4096);
 
     /// <summary>
     /// A TCP port on 127.0.0.1 that is free now and that nothing else in this process has been given. Ports come from
@@ -18,10 +18,10 @@ public static class Loopback
     {
         for (int tries = 0; tries < 8192; tries++)
         {
-            int port = Interlocked.Decrement(ref s_next);
+            int port = Interlocked.Decrement(ref _next);
             if (port < 10_000)
             {
-                Interlocked.Exchange(ref s_next, EphemeralRangeStart() - 1);
+                Interlocked.Exchange(ref _next, EphemeralRangeStart() - 1);
                 continue;
             }
 

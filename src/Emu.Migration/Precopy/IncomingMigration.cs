@@ -92,7 +92,8 @@ public sealed partial class IncomingMigration
     {
         try
         {
-            SwitchoverWarmup.WarmDestination(_machine.Devices);
+            PostcopySwitchWarmup.Start(_machine, _log);
+            SwitchoverWarmup.WarmDestination([.. _machine.Devices, new GlobalState(), new DowntimeStamp()]);
             _connection ??= _listener!.Accept();
             if (_options.Has(MigrationCapability.PostcopyPreempt) && _listener != null)
             {

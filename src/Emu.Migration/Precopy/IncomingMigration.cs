@@ -93,7 +93,7 @@ public sealed partial class IncomingMigration
         try
         {
             PostcopySwitchWarmup.Start(_machine, _log);
-            SwitchoverWarmup.WarmDestination([.. _machine.Devices, new GlobalState(), new DowntimeStamp()]);
+            SwitchoverWarmup.WarmDestination(_machine.Devices);
             _connection ??= _listener!.Accept();
             if (_options.Has(MigrationCapability.PostcopyPreempt) && _listener != null)
             {

@@ -349,7 +349,7 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
 
         byte[] blob = new byte[length];
         s.ReadBytes(blob);
-        using var package = MigrationStream.ForReading(new MemoryStream(blob, writable: false));
+        using var package = MigrationStream.ForReading(new MemoryStream(blob, writable: false), MigrationStream.RecordBufferSize);
         VmStateLoader loader = _packageLoader();
         try
         {

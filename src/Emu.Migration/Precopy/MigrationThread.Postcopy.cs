@@ -184,7 +184,7 @@ public sealed partial class MigrationThread
         MigCommandWriter.SendPing(s, 2);
         var buffer = new MemoryStream();
         long packageBytes;
-        using (MigrationStream package = MigrationStream.ForWriting(buffer))
+        using (MigrationStream package = MigrationStream.ForWriting(buffer, MigrationStream.RecordBufferSize))
         {
             MigCommandWriter.SendPostcopyListen(package);
             WriteDeviceSections(package);

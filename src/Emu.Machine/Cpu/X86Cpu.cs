@@ -1,6 +1,7 @@
 using Emu.Machine.Cpu.Cache;
 using Emu.Machine.Cpu.Jit;
 using Emu.Machine.Cpu.State;
+using Emu.Machine.Cpu.Translation;
 using Emu.Machine.Devices;
 using Emu.Machine.Io;
 using Emu.Machine.Memory;
@@ -67,6 +68,7 @@ public sealed partial class X86Cpu : IVmState<CpuState>
         _interrupts = interrupts;
         _localApic = interrupts as ILocalApic;
         _options = options ?? CpuOptions.Default;
+        _translator = new BlockTranslator(FetchCodeByte, _options);
         _compiledCode = _options.Jit ? new CompiledCodeCache(_options.JitCacheBlocks) : null;
         InitTlb();
         Reset();

@@ -12,65 +12,40 @@ namespace Emu.Machine.Cpu;
 public sealed unsafe partial class X86Cpu
 {
     private readonly List<RamBlock> _codeBlocks = new();
-    private readonly CodeTlbEntry[] _codeTlb = new CodeTlbEntry[TlbSize * 2];
     private readonly BlockTranslator _translator;
-
-    /// <summary>Linear page → physical page for instruction fetch (tag = linear page | 1), with the host page when it is RAM or ROM.</summary>
-    private struct CodeTlbEntry
-    {
-        public uint Tag;
-        public uint GpaPage;
-        public byte* Host;
-    }
 
     /// <summary>Blocks translated since creation (a statistic).</summary>
     internal long Translations => _blocks.Translations;
 
+    /// <summary>
+    /// An instruction fetch's physical address; a fault is raised only when <paramref name="raise"/> (a lookahead
+    /// fetch does not keep it: the instruction faults when it runs first).
+    /// </summary>
     private bool TranslateCode(uint lin, bool raise, out uint gpa)
     {
-        ref CodeTlbEntry e = ref _codeTlb[(int)((lin >> 12) & (TlbSize - 1)) + _mmu];
-        if (e.Tag == ((lin & 0xFFFF_F000) | 1))
+        if (_tlb.TryTranslateCode(lin, _mmu, Paging, out gpa, out uint error))
         {
-            gpa = e.GpaPage | (lin & 0xFFF);
             return true;
         }
 
-        int savedFault = _faultVector;
-        uint savedCr2 = _cr2;
-        if (!Translate(lin, write: false, user: _mmu != 0, out gpa, out _))
+        if (raise)
         {
-            if (!raise && savedFault < 0)
-            {
-                // A lookahead fetch: do not keep the fault; the instruction will fault when it runs first.
-                _faultVector = -1;
-                _cr2 = savedCr2;
-                _blockExit = false;
-            }
-
-            return false;
+            RaisePageFault(lin, error);
         }
 
-        e.Tag = (lin & 0xFFFF_F000) | 1;
-        e.GpaPage = gpa & 0xFFFF_F000;
-        e.Host = _memory.TryGetRamPage(gpa, write: false, out _, out _, out byte* host) ? host : null;
-        return true;
+        return false;
     }
 
-    /// <summary>One code byte for the decoder: straight from the host page when the code is in RAM or ROM.</summary>
+    /// <summary>One code byte for the translator, or -1 (with the fault raised only when <paramref name="raise"/>).</summary>
     private int FetchCodeByte(uint lin, bool raise)
     {
-        ref CodeTlbEntry e = ref _codeTlb[(int)((lin >> 12) & (TlbSize - 1)) + _mmu];
-        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && e.Host != null)
+        int b = _tlb.FetchCodeByte(lin, _mmu, Paging, out uint error);
+        if (b < 0 && raise)
         {
-            return e.Host[lin & 0xFFF];
+            RaisePageFault(lin, error);
         }
 
-        if (!TranslateCode(lin, raise, out uint gpa))
-        {
-            return -1;
-        }
-
-        return (byte)_memory.Read(gpa, 1);
+        return b;
     }
 
     /// <summary>The block at CS:EIP, translating it on a miss; null with a fault pending when the fetch faults.</summary>
@@ -174,6 +149,4 @@ public sealed unsafe partial class X86Cpu
             _blockExit = true;
         }
     }
-
-    private void FlushCodeTlb() => Array.Clear(_codeTlb);
 }

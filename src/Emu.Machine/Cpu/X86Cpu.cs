@@ -1,6 +1,7 @@
 using Emu.Machine.Cpu.Cache;
 using Emu.Machine.Cpu.Jit;
 using Emu.Machine.Cpu.State;
+using Emu.Machine.Cpu.Tlb;
 using Emu.Machine.Cpu.Translation;
 using Emu.Machine.Devices;
 using Emu.Machine.Io;
@@ -70,7 +71,9 @@ public sealed partial class X86Cpu : IVmState<CpuState>
         _options = options ?? CpuOptions.Default;
         _translator = new BlockTranslator(FetchCodeByte, _options);
         _compiledCode = _options.Jit ? new CompiledCodeCache(_options.JitCacheBlocks) : null;
-        InitTlb();
+        _tlb = new Mmu(memory);
+        _tlbRead = _tlb.ReadTlb;
+        _tlbWrite = _tlb.WriteTlb;
         Reset();
     }
 

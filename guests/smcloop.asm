@@ -1,5 +1,5 @@
 ; smcloop: rewrites hot code forever, for tier 2's bounded code cache. A function on its own page is called
-; 5000 times (past tier 2's threshold of 1,000 runs, so its block is compiled), then the immediate of its first
+; 20,000 times (past tier 2's threshold of 10,000 runs, so its block is compiled), then the immediate of its first
 ; instruction is patched, which drops the block and its compiled code; and again, without end. Each round's result is checked: a stale block
 ; prints "smcloop: stale" and exits with value 1. Prints "S" once at the start and "." every 256 rounds.
 %include "multiboot.inc"
@@ -12,7 +12,7 @@ _start:
     call serial_putc
     xor edi, edi                        ; rounds so far
 round:
-    mov ecx, 5000
+    mov ecx, 20000
 .call:
     call patched_fn
     cmp eax, edi                        ; the function returns the immediate this round wrote

@@ -8,7 +8,8 @@ internal static class Program
     /// <summary>
     /// <c>macro speed</c> runs the speed guest under Emu and QEMU; <c>macro migrate [--postcopy]</c> migrates
     /// guests between two Emu and two QEMU processes; <c>macro linux-boot</c> times Linux to its shell
-    /// prompt under both; anything else goes to BenchmarkDotNet
+    /// prompt under both; <c>macro code-churn</c> samples Emu's memory under a guest that rewrites hot code forever;
+    /// anything else goes to BenchmarkDotNet
     /// (e.g. <c>--filter *DirtyLog*</c>).
     /// </summary>
     private static int Main(string[] args)
@@ -28,8 +29,10 @@ internal static class Program
                         return LinuxBoot.Run(args[2..]);
                     case "seabios-boot":
                         return SeaBiosBoot.Run(args[2..]);
+                    case "code-churn":
+                        return CodeChurn.Run(args[2..]);
                     default:
-                        Console.Error.WriteLine($"bench: unknown macro benchmark '{which}' (speed, migrate, linux-boot, seabios-boot)");
+                        Console.Error.WriteLine($"bench: unknown macro benchmark '{which}' (speed, migrate, linux-boot, seabios-boot, code-churn)");
                         return 2;
                 }
             }

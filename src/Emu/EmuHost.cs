@@ -222,14 +222,14 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         X86Cpu cpu = Machine.Cpu;
         if (!cpu.CompilesBlocks)
         {
-            Log.Information("CPU: tier 1 ran every block (tier 2 off)");
+            Log.Information("CPU: tier 1 ran every block (tier 2 off); {Retired} instructions retired", cpu.InstructionsRetired);
             return;
         }
 
         (double medianUs, double p99Us) = cpu.CompileTimes();
         double sharePct = cpu.InstructionsRetired == 0 ? 0 : 100.0 * cpu.InstructionsRetiredCompiled / cpu.InstructionsRetired;
-        Log.Information("CPU: tier 2 compiled {Compiled} blocks ({Evicted} evicted); compile time per block median {MedianUs:F0} µs, p99 {P99Us:F0} µs; {SharePct:F1} % of instructions retired ran in compiled blocks",
-            cpu.BlocksCompiled, cpu.BlocksEvicted, medianUs, p99Us, sharePct);
+        Log.Information("CPU: {Retired} instructions retired; tier 2 compiled {Compiled} blocks ({Evicted} evicted); compile time per block median {MedianUs:F0} µs, p99 {P99Us:F0} µs; {SharePct:F1} % of instructions retired ran in compiled blocks; {Chained} transfers chained compiled block to compiled block",
+            cpu.InstructionsRetired, cpu.BlocksCompiled, cpu.BlocksEvicted, medianUs, p99Us, sharePct, cpu.BlocksChained);
     }
 
     public void Emit(string name, JsonObject? data = null)
@@ -367,7 +367,9 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
             VgaRom = o.Bios != null ? VgaRomBeside(o.Bios) : null,
             NoReboot = o.NoReboot,
             Trace = OpenTrace(o),
-            Cpu = o.Jit ? CpuOptions.Default : CpuOptions.InterpreterOnly,
+            Cpu = !o.Jit ? CpuOptions.InterpreterOnly
+                : o.JitThreshold is int threshold ? CpuOptions.Default with { JitThreshold = threshold }
+                : CpuOptions.Default,
             RtcBase = o.RtcBase,
         };
     }

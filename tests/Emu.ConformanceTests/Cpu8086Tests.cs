@@ -29,7 +29,7 @@ public sealed class Cpu8086Tests(ITestOutputHelper output)
     public static string? DataDirectory { get; } = FindDataDirectory();
 
     /// <summary>Tier 2 compiling every block before its first run, one instruction per block (a vector is one instruction).</summary>
-    private static readonly CpuOptions CompiledTier = new(JitThreshold: 0, JitEveryBlock: true, MaxBlockInstructions: 1);
+    private static readonly CpuOptions CompiledTier = new(JitThreshold: 0, JitEveryBlock: true, MaxBlockInstructions: 1, JitInBackground: false);
 
     public static IEnumerable<object[]> Files()
     {

@@ -375,6 +375,9 @@ public sealed partial class X86Cpu : IVmState<CpuState>
             {
                 done = code(this, block, _eip, end);
                 _retiredCompiled += done;
+
+                // The compiled code may have chained into other blocks: the count is the last one's.
+                block = _currentBlock!;
             }
             else
             {

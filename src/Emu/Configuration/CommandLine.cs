@@ -128,6 +128,11 @@ public static class CommandLine
             throw new ConfigurationException($"emu: option '-smp': {o.Smp} vCPUs requested, this machine has exactly 1");
         }
 
+        if (o.JitThreshold < 0)
+        {
+            throw new ConfigurationException($"emu: EMU_JitThreshold: {o.JitThreshold} is negative (whole tier 1 runs before tier 2 compiles a block)");
+        }
+
         if (o.Trace != null && Emu.Machine.Diagnostics.GuestTrace.Parse(o.Trace, out string traceError) == null)
         {
             throw new ConfigurationException($"emu: option '-d': {traceError}");

@@ -59,6 +59,12 @@ public sealed class EmuOptions
     /// </summary>
     public bool Jit { get; set; } = true;
 
+    /// <summary>
+    /// Whole tier 1 runs of a block before tier 2 compiles it (<c>EMU_JitThreshold</c>; default
+    /// <see cref="Emu.Machine.Cpu.CpuOptions.JitThreshold"/>): for studying what compiling earlier or later costs.
+    /// </summary>
+    public int? JitThreshold { get; set; }
+
     /// <summary>QEMU <c>-d ITEMS</c>: trace items (int, cpu_reset, guest_errors, unimp, in_asm, exec), or null.</summary>
     public string? Trace { get; set; }
 

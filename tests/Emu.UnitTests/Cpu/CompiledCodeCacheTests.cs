@@ -13,7 +13,7 @@ public sealed class CompiledCodeCacheTests
     public void MoreHotBlocksThanTheCacheHoldsEvictTheOldestAndStillRunRight()
     {
         const int blocks = 64, passes = 5;
-        using var m = new CpuTestMachine(options: new CpuOptions(JitThreshold: 0, JitCacheBlocks: 8));
+        using var m = new CpuTestMachine(options: new CpuOptions(JitThreshold: 0, JitCacheBlocks: 8, JitInBackground: false));
         m.Load(32, Code, a => ChainOfBlocks(a, blocks, passes));
         m.Cpu.EnterMultiboot(Code, 0, 0);
 

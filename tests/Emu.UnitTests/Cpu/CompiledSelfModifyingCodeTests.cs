@@ -17,7 +17,7 @@ public sealed class CompiledSelfModifyingCodeTests
     public void ABlockThatRewritesItsNextInstructionEveryPassRunsTheNewCode()
     {
         // Threshold 0: every fresh translation of the loop is compiled before it runs, then invalidated by its own store.
-        using var m = new CpuTestMachine(options: new CpuOptions(JitThreshold: 0));
+        using var m = new CpuTestMachine(options: new CpuOptions(JitThreshold: 0, JitInBackground: false));
         uint immediateAt = Code + (uint)m.Load(32, Code, a => RewriteEveryPass(a, 0, upToStore: true)).Length + 1;
         m.Load(32, Code, a => RewriteEveryPass(a, immediateAt, upToStore: false));
         m.Cpu.EnterMultiboot(Code, 0, 0);
@@ -33,7 +33,7 @@ public sealed class CompiledSelfModifyingCodeTests
     public void ACompiledLoopThatRewritesItsNextInstructionOnItsLastPassRunsTheNewCode()
     {
         // The loop is compiled after two passes and then loops inside its compiled code until the last pass stores.
-        using var m = new CpuTestMachine(options: new CpuOptions(JitThreshold: 2));
+        using var m = new CpuTestMachine(options: new CpuOptions(JitThreshold: 2, JitInBackground: false));
         uint immediateAt = Code + (uint)m.Load(32, Code, a => RewriteOnLastPass(a, 0, upToStore: true)).Length + 1;
         m.Load(32, Code, a => RewriteOnLastPass(a, immediateAt, upToStore: false));
         m.Cpu.EnterMultiboot(Code, 0, 0);

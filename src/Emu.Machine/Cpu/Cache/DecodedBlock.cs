@@ -73,6 +73,12 @@ internal sealed class DecodedBlock
     /// <summary>Tier 2's code for the block, or null while it runs in tier 1 (vCPU thread only).</summary>
     public CompiledBlock? Compiled;
 
+    /// <summary>Code the compiler thread made for the block, until the vCPU thread installs it as <see cref="Compiled"/>.</summary>
+    public volatile CompiledBlock? CompiledInBackground;
+
+    /// <summary>Stopwatch ticks the compiler thread spent on <see cref="CompiledInBackground"/> (written before it).</summary>
+    public long CompileTicks;
+
     private DecodedBlock? _link0;
     private DecodedBlock? _link1;
     private uint _link0Eip;

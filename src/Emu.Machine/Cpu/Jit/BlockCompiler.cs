@@ -10,14 +10,14 @@ namespace Emu.Machine.Cpu.Jit;
 /// registers live in IL locals and are written back at every exit; the lazy flags live in locals while the compiler
 /// knows which operation set them (so CMP + Jcc becomes one compare and branch) and are stored before anything
 /// else can read them. A micro-op with no IL form here runs through tier 1 in place
-/// (<see cref="X86Cpu.CompiledInterpretOne"/>); a fast form that meets a case it does not handle (a segment limit,
+/// (<see cref="X86Cpu.CompiledInterpretRun"/>); a fast form that meets a case it does not handle (a segment limit,
 /// a 16-bit stack) leaves the block before that instruction with the state exact, and tier 1 runs it from there.
 /// </summary>
 internal sealed partial class BlockCompiler
 {
     private const BindingFlags Members = BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic;
 
-    /// <summary>The value <see cref="X86Cpu.CompiledInterpretOne"/> returns when the block goes on.</summary>
+    /// <summary>The value <see cref="X86Cpu.CompiledInterpretRun"/> returns when the block goes on.</summary>
     private const int Continue = -1;
 
     private static readonly Type[] Parameters = [typeof(X86Cpu), typeof(DecodedBlock), typeof(uint), typeof(long)];
@@ -31,8 +31,13 @@ internal sealed partial class BlockCompiler
     private static readonly FieldInfo CcSrc1 = CpuField(nameof(X86Cpu._ccSrc1));
     private static readonly FieldInfo CcSrc2 = CpuField(nameof(X86Cpu._ccSrc2));
     private static readonly FieldInfo CcSign = CpuField(nameof(X86Cpu._ccSign));
-    private static readonly MethodInfo InterpretOne = CpuMethod(nameof(X86Cpu.CompiledInterpretOne));
+    private static readonly MethodInfo InterpretRun = CpuMethod(nameof(X86Cpu.CompiledInterpretRun));
     private static readonly MethodInfo ContinueLoop = CpuMethod(nameof(X86Cpu.CompiledContinueLoop));
+    private static readonly MethodInfo ChainNext = CpuMethod(nameof(X86Cpu.CompiledChainNext));
+    private static readonly FieldInfo CompiledCode = typeof(DecodedBlock).GetField(nameof(DecodedBlock.Compiled))
+        ?? throw new MissingFieldException(nameof(DecodedBlock), nameof(DecodedBlock.Compiled));
+    private static readonly MethodInfo InvokeCompiled = typeof(CompiledBlock).GetMethod(nameof(CompiledBlock.Invoke))
+        ?? throw new MissingMethodException(nameof(CompiledBlock), nameof(CompiledBlock.Invoke));
 
     private readonly DecodedBlock _block;
     private readonly MicroOp[] _ops;
@@ -55,6 +60,7 @@ internal sealed partial class BlockCompiler
     private readonly LocalBuilder _value;
     private readonly LocalBuilder _address;
     private readonly LocalBuilder _outcome;
+    private readonly LocalBuilder _next;
     private readonly Label _top;
     private readonly Label _exit;
 
@@ -86,6 +92,7 @@ internal sealed partial class BlockCompiler
         _value = _il.DeclareLocal(typeof(uint));
         _address = _il.DeclareLocal(typeof(uint));
         _outcome = _il.DeclareLocal(typeof(int));
+        _next = _il.DeclareLocal(typeof(DecodedBlock));
         _top = _il.DefineLabel();
         _exit = _il.DefineLabel();
         foreach (MicroOp op in _ops)
@@ -157,6 +164,13 @@ internal sealed partial class BlockCompiler
 
     private void EmitBody()
     {
+        // A call with no CPU only makes the .NET JIT compile the method (CompilerThread.CompileNow) and returns 0.
+        Label body = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Brtrue, body);
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Ret);
+        _il.MarkLabel(body);
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, Gpr);
         _il.Emit(OpCodes.Stloc, _gprArray);
@@ -172,9 +186,26 @@ internal sealed partial class BlockCompiler
         _ccDirty = false;
 
         bool endsInBranch = false;
-        for (int i = 0; i < _ops.Length; i++)
+        for (int i = 0; i < _ops.Length;)
         {
-            endsInBranch = EmitInstruction(i);
+            if (HasIlForm(_ops[i].Kind))
+            {
+                endsInBranch = EmitInstruction(i);
+                i++;
+                continue;
+            }
+
+            // A run of micro-ops with no IL form goes to tier 1 in one call: the registers are stored and reloaded
+            // once per run, not once per instruction (blocks of mostly generic code were slower compiled than not).
+            int end = i + 1;
+            while (end < _ops.Length && !HasIlForm(_ops[end].Kind))
+            {
+                end++;
+            }
+
+            EmitInterpretRun(i, end);
+            endsInBranch = false;
+            i = end;
         }
 
         if (!endsInBranch)
@@ -185,6 +216,36 @@ internal sealed partial class BlockCompiler
 
         _il.MarkLabel(_exit);
         StoreRegisters();
+        EmitChainOrReturn();
+    }
+
+    /// <summary>
+    /// Every exit ends here with the state written back: when the dispatcher would run a compiled block next, the
+    /// run is retired and that block's code is tail-called (QEMU's goto_tb chaining), so a hot loop over several
+    /// blocks never returns to the dispatcher and the .NET stack does not grow; otherwise the count is returned.
+    /// </summary>
+    private void EmitChainOrReturn()
+    {
+        Label leave = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _result);
+        _il.Emit(OpCodes.Ldarg_3);
+        _il.Emit(OpCodes.Call, ChainNext);
+        _il.Emit(OpCodes.Stloc, _next);
+        _il.Emit(OpCodes.Ldloc, _next);
+        _il.Emit(OpCodes.Brfalse, leave);
+        _il.Emit(OpCodes.Ldloc, _next);
+        _il.Emit(OpCodes.Ldfld, CompiledCode);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldloc, _next);
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Ldfld, Eip);
+        _il.Emit(OpCodes.Ldarg_3);
+        _il.Emit(OpCodes.Tailcall);
+        _il.Emit(OpCodes.Callvirt, InvokeCompiled);
+        _il.Emit(OpCodes.Ret);
+        _il.MarkLabel(leave);
         _il.Emit(OpCodes.Ldloc, _result);
         _il.Emit(OpCodes.Ret);
     }
@@ -195,10 +256,6 @@ internal sealed partial class BlockCompiler
         ref MicroOp op = ref _ops[i];
         switch (op.Kind)
         {
-            case MicroOpKind.Generic:
-            case MicroOpKind.AluMemReg:
-                EmitInterpretOne(i);
-                return false;
             case MicroOpKind.Nop:
                 return false;
             case MicroOpKind.MovRegReg:
@@ -247,16 +304,20 @@ internal sealed partial class BlockCompiler
         }
     }
 
-    /// <summary>Tier 1 runs instruction <paramref name="i"/> over the CPU's fields; the block goes on unless it left.</summary>
-    private void EmitInterpretOne(int i)
+    /// <summary>
+    /// Tier 1 runs instructions <paramref name="first"/> up to <paramref name="end"/> (exclusive) over the CPU's
+    /// fields; the block goes on after them unless they left it.
+    /// </summary>
+    private void EmitInterpretRun(int first, int end)
     {
         FlushFlags();
         StoreRegisters();
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldarg_1);
-        EmitConst(i);
+        EmitConst(first);
+        EmitConst(end);
         _il.Emit(OpCodes.Ldarg_2);
-        _il.Emit(OpCodes.Call, InterpretOne);
+        _il.Emit(OpCodes.Call, InterpretRun);
         _il.Emit(OpCodes.Stloc, _result);
         LoadRegisters();
         _il.Emit(OpCodes.Ldarg_0);

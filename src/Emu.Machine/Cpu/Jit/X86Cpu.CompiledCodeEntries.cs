@@ -80,14 +80,15 @@ public sealed partial class X86Cpu
     }
 
     /// <summary>
-    /// Tier 1 for instruction <paramref name="index"/> of a compiled block (registers and flags are in the fields):
-    /// -1 when the block goes on with the next instruction, else the count the compiled block returns.
+    /// Tier 1 for instructions <paramref name="first"/> up to <paramref name="end"/> (exclusive) of a compiled block
+    /// (registers and flags are in the fields): -1 when the block goes on with instruction <paramref name="end"/>,
+    /// else the count the compiled block returns.
     /// </summary>
-    internal int CompiledInterpretOne(DecodedBlock block, int index, uint start)
+    internal int CompiledInterpretRun(DecodedBlock block, int first, int end, uint start)
     {
-        int done = Interpret(block, block.WholeRunOps, index, index + 1, start);
-        ref MicroOp op = ref block.WholeRunOps[index];
-        return done == index + 1 && !_blockExit && _faultVector < 0 && _eip == start + op.Offset + op.Length ? -1 : done;
+        int done = Interpret(block, block.WholeRunOps, first, end, start);
+        ref MicroOp last = ref block.WholeRunOps[end - 1];
+        return done == end && !_blockExit && _faultVector < 0 && _eip == start + last.Offset + last.Length ? -1 : done;
     }
 
     /// <summary>
@@ -111,5 +112,37 @@ public sealed partial class X86Cpu
         _retiredCompiled += block.Count;
         _doneInBlock = 0;
         return true;
+    }
+
+    /// <summary>
+    /// At a compiled block's exit, after <paramref name="done"/> instructions: the successor the dispatcher would run
+    /// next when it is compiled and would run whole (its link from this block still valid, the budget and CS limit
+    /// room for all of it, nothing that makes the dispatcher stop: a fault, a block exit, an exit request, an NMI, a
+    /// deliverable interrupt, debug checks, exec tracing). Then the finished run is retired and the successor becomes
+    /// the current block; else null and nothing changes.
+    /// </summary>
+    internal DecodedBlock? CompiledChainNext(DecodedBlock block, int done, long end)
+    {
+        long retired = _retired + done;
+        if (_blockExit || _faultVector >= 0 || _shadowRequested || _exitRequested || _pendingNmi
+            || ((_eflags & FlagIf) != 0 && _interrupts.HasPendingInterrupt)
+            || DebugArmed || Trace.Has(Diagnostics.TraceItems.Exec))
+        {
+            return null;
+        }
+
+        DecodedBlock? next = block.FollowLink(_eip, _linkEpoch);
+        if (next?.Compiled == null || retired + next.Count > end
+            || ((ulong)_eip + next.ByteLength - 1 > Segment(SegCs).Limit && ProtectedMode))
+        {
+            return null;
+        }
+
+        _retired = retired;
+        _retiredCompiled += done;
+        _doneInBlock = 0;
+        _currentBlock = next;
+        _blocksChained++;
+        return next;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Emu.Machine.Cpu.Cache;
 using Emu.Machine.Cpu.Jit;
@@ -24,6 +23,12 @@ public sealed partial class X86Cpu
     /// <summary>Instructions retired inside tier 2's compiled blocks since creation (a statistic).</summary>
     public long InstructionsRetiredCompiled => _retiredCompiled;
 
+    /// <summary>Times a compiled block went straight into the next compiled block, not back to the dispatcher.</summary>
+    private long _blocksChained;
+
+    /// <summary>Compiled-to-compiled block transfers that bypassed the dispatcher since creation (a statistic).</summary>
+    public long BlocksChained => _blocksChained;
+
     /// <summary>Blocks compiled by tier 2 since creation.</summary>
     public long BlocksCompiled => _compiledCode?.Compiled ?? 0;
 
@@ -39,12 +44,22 @@ public sealed partial class X86Cpu
         : "tier 1 only (interpreter; tier 2 off)";
 
     /// <summary>
-    /// The block's tier 2 code when it has some or has become hot enough to get it now; null keeps it in tier 1.
+    /// The block's tier 2 code when it has become hot enough and its code is ready; null keeps it in tier 1. With
+    /// <see cref="CpuOptions.JitInBackground"/> the block is queued to the <see cref="CompilerThread"/> at the threshold
+    /// and its code installed on the first run after it is ready; otherwise it is compiled here and now.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private CompiledBlock? CompileWhenHot(DecodedBlock block)
     {
-        if (block.WholeRuns++ < _options.JitThreshold)
+        if (block.CompiledInBackground is { } ready)
+        {
+            block.CompiledInBackground = null;
+            _compiledCode!.Add(block, ready, block.CompileTicks);
+            return ready;
+        }
+
+        // Counts on past the threshold while the block waits for the compiler thread, so it is queued once.
+        if (block.WholeRuns++ != _options.JitThreshold)
         {
             return null;
         }
@@ -56,9 +71,14 @@ public sealed partial class X86Cpu
             return null;
         }
 
-        long t0 = Stopwatch.GetTimestamp();
-        CompiledBlock code = BlockCompiler.Compile(block);
-        _compiledCode!.Add(block, code, Stopwatch.GetTimestamp() - t0);
+        if (_options.JitInBackground)
+        {
+            CompilerThread.Request(block);
+            return null;
+        }
+
+        CompiledBlock code = CompilerThread.CompileNow(block, out long ticks);
+        _compiledCode!.Add(block, code, ticks);
         return code;
     }
 }

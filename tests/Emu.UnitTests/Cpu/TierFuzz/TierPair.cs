@@ -22,8 +22,8 @@ internal sealed class TierPair : IDisposable
     private const long Budget = 20_000;
 
     private readonly Side _interpreted = new(CpuOptions.InterpreterOnly);
-    private readonly Side _compiledFirstRun = new(new CpuOptions(JitThreshold: 0, JitEveryBlock: true));
-    private readonly Side _compiledSecondRun = new(new CpuOptions(JitThreshold: 1));
+    private readonly Side _compiledFirstRun = new(new CpuOptions(JitThreshold: 0, JitEveryBlock: true, JitInBackground: false));
+    private readonly Side _compiledSecondRun = new(new CpuOptions(JitThreshold: 1, JitInBackground: false));
 
     /// <summary>Blocks the tier 2 machines have compiled (so a run can show it exercised tier 2).</summary>
     public long BlocksCompiled => _compiledFirstRun.Cpu.BlocksCompiled + _compiledSecondRun.Cpu.BlocksCompiled;

@@ -8,9 +8,6 @@ namespace Emu.Machine.Cpu;
 /// </summary>
 public sealed partial class X86Cpu
 {
-    /// <summary>The registers the MMU's walk reads, as they are now.</summary>
-    private PagingRegisters Paging => new(_cr0, _cr3, _cr4);
-
     /// <summary>
     /// Translates one linear address, raising #PF when the walk faults. <paramref name="dirtyOk"/> says a write may go
     /// straight to the page from now on (no paging, or the D bit is set); false from a read.

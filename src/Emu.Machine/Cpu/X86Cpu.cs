@@ -22,7 +22,7 @@ namespace Emu.Machine.Cpu;
 /// Threading: <see cref="Run"/> and everything else except <see cref="RequestExit"/> run on the vCPU thread.
 /// Code invalidation (<see cref="DirtyLog.CodePageWritten"/>) may come from any thread that writes RAM.
 /// </remarks>
-public sealed partial class X86Cpu : IVmState<CpuState>
+public sealed partial class X86Cpu : ArchState, IVmState<CpuState>
 {
     private static readonly ILogger Log = Serilog.Log.ForContext<X86Cpu>();
 

@@ -6,21 +6,55 @@ namespace Emu.EndToEndTests.Support;
 /// <summary>Loopback networking for tests that run several emu processes.</summary>
 public static class Loopback
 {
+    /// <summary>First port <see cref="FreeTcpPort"/> hands out: below the kernel's ephemeral range, varied by process.</summary>
+    private static int _next = EphemeralRangeStart() - 1 - (Environment.ProcessId % 4096);
+
     /// <summary>
-    /// A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it, so parallel tests do not collide
-    /// the way a fixed port would).
+    /// A TCP port on 127.0.0.1 that is free now and that nothing else in this process has been given. Ports come from
+    /// below the kernel's ephemeral range, counting down: a port the kernel picked (bind to port 0) was free a moment
+    /// ago but can be handed to another socket's connect before the emu under test binds it (seen in CI).
     /// </summary>
     public static int FreeTcpPort()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
+        for (int tries = 0; tries < 8192; tries++)
+        {
+            int port = Interlocked.Decrement(ref _next);
+            if (port < 10_000)
+            {
+                Interlocked.Exchange(ref _next, EphemeralRangeStart() - 1);
+                continue;
+            }
+
+            var listener = new TcpListener(IPAddress.Loopback, port);
+            try
+            {
+                listener.Start();
+                return port;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                // Someone has it; try the next one.
+            }
+            finally
+            {
+                listener.Stop();
+            }
+        }
+
+        throw new InvalidOperationException("no free TCP port on 127.0.0.1 between 10000 and the ephemeral range");
+    }
+
+    /// <summary>The low end of <c>net.ipv4.ip_local_port_range</c> (32768 when it cannot be read).</summary>
+    private static int EphemeralRangeStart()
+    {
         try
         {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
+            string[] range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            return int.TryParse(range[0], out int low) && low > 12_000 ? low : 32768;
         }
-        finally
+        catch (IOException)
         {
-            listener.Stop();
+            return 32768;
         }
     }
 

@@ -15,14 +15,18 @@ namespace Emu.Machine.Cpu.Jit;
 internal static class CompilerThread
 {
     private static readonly ILogger Log = Serilog.Log.ForContext(typeof(CompilerThread));
-    private static readonly BlockingCollection<DecodedBlock> Queue = new(new ConcurrentQueue<DecodedBlock>());
+    /// <summary>Blocks waiting; bounded so a guest that makes code faster than it compiles cannot grow it.</summary>
+    private static readonly BlockingCollection<DecodedBlock> Queue = new(new ConcurrentQueue<DecodedBlock>(), boundedCapacity: 256);
     private static readonly Lazy<Thread> Worker = new(StartWorker);
 
-    /// <summary>Queues <paramref name="block"/>; any thread. Its code appears later in <see cref="DecodedBlock.CompiledInBackground"/>.</summary>
-    public static void Request(DecodedBlock block)
+    /// <summary>
+    /// Queues <paramref name="block"/>; its code appears later in <see cref="DecodedBlock.CompiledInBackground"/>.
+    /// False when the queue is full (the block should ask again later).
+    /// </summary>
+    public static bool TryRequest(DecodedBlock block)
     {
         _ = Worker.Value;
-        Queue.Add(block);
+        return Queue.TryAdd(block);
     }
 
     /// <summary>

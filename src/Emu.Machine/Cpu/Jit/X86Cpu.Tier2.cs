@@ -73,7 +73,12 @@ public sealed partial class X86Cpu
 
         if (_options.JitInBackground)
         {
-            CompilerThread.Request(block);
+            if (!CompilerThread.TryRequest(block))
+            {
+                // The compiler is behind: count the block's runs afresh and ask again at the threshold.
+                block.WholeRuns = 0;
+            }
+
             return null;
         }
 

@@ -96,8 +96,10 @@ internal static class MigrationBenchmark
         Console.WriteLine();
         if (postcopy)
         {
-            Console.WriteLine(PostcopyTable(results));
-            Console.WriteLine("Switch to done = migrate-start-postcopy to completed (source query-migrate, polled every 50 ms). "
+            Console.WriteLine(PostcopyTable(results, allRuns));
+            Console.WriteLine("Pause = the source's STOP event to the destination's RESUME event (QMP timestamps, both "
+                + "emulators); downtime = the source's query-migrate downtime (STOP to the switch package sent). "
+                + "Switch to done = migrate-start-postcopy to completed (source query-migrate, polled every 50 ms). "
                 + "Blocktime = the destination's postcopy-blocktime (query-migrate). Page requests and fault latency "
                 + "(request sent to page placed, loopback) are from Emu's destination log; QEMU reports neither. "
                 + RunsNote(repeat));
@@ -186,22 +188,25 @@ internal static class MigrationBenchmark
 
     private static string PostcopySummaryText(MigrationOutcome o) => o.SwitchToDoneMs == null
         ? ""
-        : $"; switch to done {Ms(o.SwitchToDoneMs)} ms, blocktime {Ms(o.BlocktimeMs)} ms"
+        : $"; pause {Ms(o.EventPauseMs)} ms (STOP → RESUME events), switch to done {Ms(o.SwitchToDoneMs)} ms, blocktime {Ms(o.BlocktimeMs)} ms"
             + (o.Postcopy is { } p
                 ? $", postcopy {p.PostcopyMs} ms (destination), {p.PageRequests} page requests, fault latency p50 {p.FaultP50Us} us p99 {p.FaultP99Us} us"
                 : "");
 
-    private static string PostcopyTable(List<(MigrationCase Case, MigrationOutcome[] Outcomes)> results)
+    private static string PostcopyTable(List<(MigrationCase Case, MigrationOutcome[] Outcomes)> results, Dictionary<MigrationCase, List<MigrationOutcome>[]> allRuns)
     {
-        var table = new MarkdownTable("Case", "Emulator", "Result", "Total ms", "Switch to done ms", "Destination postcopy ms",
+        var table = new MarkdownTable("Case", "Emulator", "Result", "Total ms", "Pause ms", "Downtime ms", "Switch to done ms", "Destination postcopy ms",
             "Blocktime ms", "Page requests", "Fault p50 µs", "Fault p99 µs", "MiB sent");
         foreach ((MigrationCase c, MigrationOutcome[] outcomes) in results)
         {
-            foreach (MigrationOutcome o in outcomes)
+            for (int i = 0; i < outcomes.Length; i++)
             {
+                MigrationOutcome o = outcomes[i];
+                List<MigrationOutcome> runs = allRuns[c][i];
                 PostcopySummary? p = o.Postcopy;
-                table.Add(c.Label, Name(o.Emulator), FirstLine(o.Result), Ms(o.TotalTimeMs), Ms(o.SwitchToDoneMs), Ms(p?.PostcopyMs),
-                    Ms(o.BlocktimeMs), Ms(p?.PageRequests), Ms(p?.FaultP50Us), Ms(p?.FaultP99Us), MiB(o.TransferredBytes));
+                table.Add(c.Label, Name(o.Emulator), FirstLine(o.Result), Ms(o.TotalTimeMs), WithRange(o.EventPauseMs, runs, r => r.EventPauseMs),
+                    WithRange(o.DowntimeMs, runs, r => r.DowntimeMs), Ms(o.SwitchToDoneMs), Ms(p?.PostcopyMs),
+                    WithRange(o.BlocktimeMs, runs, r => r.BlocktimeMs), Ms(p?.PageRequests), Ms(p?.FaultP50Us), Ms(p?.FaultP99Us), MiB(o.TransferredBytes));
             }
         }
 
@@ -256,6 +261,17 @@ internal static class MigrationBenchmark
         int nl = s.IndexOf('\n', StringComparison.Ordinal);
         string line = nl < 0 ? s : s[..nl];
         return line.Replace("|", "\\|", StringComparison.Ordinal);
+    }
+
+    /// <summary>A median with, over repeated runs, the range of the runs: "14.2 (12.0–19.8)".</summary>
+    private static string WithRange<T>(T? median, List<MigrationOutcome> runs, Func<MigrationOutcome, T?> figure)
+        where T : struct, IConvertible
+    {
+        List<double> v = [.. runs.Select(figure).Where(x => x.HasValue).Select(x => x!.Value.ToDouble(CultureInfo.InvariantCulture))];
+        string mid = median is { } m ? m.ToDouble(CultureInfo.InvariantCulture).ToString("0.#", CultureInfo.InvariantCulture) : "-";
+        return v.Count < 2 || median == null
+            ? mid
+            : $"{mid} ({v.Min().ToString("0.#", CultureInfo.InvariantCulture)}–{v.Max().ToString("0.#", CultureInfo.InvariantCulture)})";
     }
 
     private static string Ms(long? ms) => ms?.ToString(CultureInfo.InvariantCulture) ?? "-";

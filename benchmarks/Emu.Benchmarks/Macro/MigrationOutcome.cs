@@ -10,7 +10,8 @@ namespace Emu.Benchmarks.Macro;
 /// it could not be measured; the figures are those at the end (at cancellation for a run that did not converge).
 /// <see cref="GuestPassesDuring"/> is how many passes the ab guest finished on the source between <c>migrate</c> and
 /// completion; <see cref="TotalTimeRangeMs"/> spans the total times of repeated runs.
-/// <see cref="WireBytes"/> is what the source sent through the harness's counting proxy (multifd cases only).
+/// <see cref="EventPauseMs"/> is the source's STOP event to the destination's RESUME event (QMP timestamps), for
+/// both emulators. <see cref="WireBytes"/> is what the source sent through the harness's counting proxy (multifd cases only).
 /// </summary>
 internal sealed record MigrationOutcome(
     EmulatorKind Emulator,
@@ -27,7 +28,8 @@ internal sealed record MigrationOutcome(
     PostcopySummary? Postcopy = null,
     int? GuestPassesDuring = null,
     (long Min, long Max)? TotalTimeRangeMs = null,
-    long? WireBytes = null)
+    long? WireBytes = null,
+    double? EventPauseMs = null)
 {
     public static MigrationOutcome Failed(EmulatorKind emulator, string why) => new(emulator, false, why);
 
@@ -57,7 +59,7 @@ internal sealed record MigrationOutcome(
             Mid(runs, r => r.TransferredBytes), Mid(runs, r => r.Passes), Mid(runs, r => r.TruePauseMs),
             Mid(runs, r => r.SwitchToDoneMs), Mid(runs, r => r.BlocktimeMs), bySwitch[bySwitch.Count / 2].Postcopy,
             Mid(runs, r => r.GuestPassesDuring), (totalMin, totalMax),
-            Mid(runs, r => r.WireBytes));
+            Mid(runs, r => r.WireBytes), Mid(runs, r => r.EventPauseMs));
     }
 
     /// <summary>The median of the figures present (the mean of the middle two for an even count), or null.</summary>

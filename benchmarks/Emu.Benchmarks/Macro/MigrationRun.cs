@@ -65,7 +65,12 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             {
                 case "completed":
                     MigrationOutcome done = Completed(info, destination, dst, postcopyStartedAt is { } at ? sw.Elapsed - at : null);
-                    return done with { GuestPassesDuring = CountPasses(source) - _passesAtStart, WireBytes = proxy?.BytesForwarded };
+                    return done with
+                    {
+                        GuestPassesDuring = CountPasses(source) - _passesAtStart,
+                        WireBytes = proxy?.BytesForwarded,
+                        EventPauseMs = EventPauseMs(src, dst),
+                    };
                 case "failed":
                     return MigrationOutcome.Failed(emulator, $"failed: {info["error-desc"]?.GetValue<string>() ?? "(no error-desc)"}"
                         + (migrationCase.Postcopy && emulator == EmulatorKind.Qemu ? UserfaultfdHint() : ""));
@@ -229,6 +234,30 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             SetupTimeMs: Long(last, "setup-time"),
             TransferredBytes: Ram(last, "transferred"),
             Passes: Ram(last, "dirty-sync-count"));
+    }
+
+    /// <summary>
+    /// The guest's pause as both emulators report it alike: the source's STOP event to the destination's RESUME
+    /// event (QMP timestamps, the host's wall clock, same machine); null if either is missing.
+    /// </summary>
+    private static double? EventPauseMs(QmpClient src, QmpClient dst)
+    {
+        double? stop = FirstEventUs(src, "STOP"), resume = FirstEventUs(dst, "RESUME");
+        return stop is { } s && resume is { } r ? (r - s) / 1000.0 : null;
+    }
+
+    private static double? FirstEventUs(QmpClient qmp, string name)
+    {
+        foreach (JsonObject e in qmp.Events)
+        {
+            if (e["event"]?.GetValue<string>() == name && e["timestamp"] is JsonObject t
+                && Long(t, "seconds") is { } seconds && Long(t, "microseconds") is { } micros)
+            {
+                return seconds * 1_000_000.0 + micros;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Polls <c>query-status</c> until it reports <paramref name="wanted"/>; returns the last status.</summary>

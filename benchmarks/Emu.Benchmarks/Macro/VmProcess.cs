@@ -210,8 +210,25 @@ internal sealed partial class VmProcess : IDisposable
         return $"\n  {Describe()} stderr: {Tail(stderr)}\n  {Describe()} serial: {Tail(serial)}";
     }
 
+    /// <summary>
+    /// With <c>EMU_BENCH_KEEP_LOGS=DIR</c>, Emu's log is copied there before its directory goes (one file per
+    /// process, named after its side and directory), for reading the timestamps of a run afterwards.
+    /// </summary>
+    private void KeepLog()
+    {
+        string? keep = Environment.GetEnvironmentVariable("EMU_BENCH_KEEP_LOGS");
+        if (string.IsNullOrEmpty(keep) || !File.Exists(LogPath))
+        {
+            return;
+        }
+
+        System.IO.Directory.CreateDirectory(keep);
+        File.WriteAllText(Path.Combine(keep, $"{Path.GetFileName(Directory)}.log"), ReadShared(LogPath));
+    }
+
     public void Dispose()
     {
+        KeepLog();
         ChildProcesses.Kill(_process);
         _process.Dispose();
     }

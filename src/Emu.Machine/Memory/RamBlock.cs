@@ -13,6 +13,10 @@ public sealed unsafe class RamBlock : IDisposable
 
     private byte* _host;
 
+    // Postcopy: set at LISTEN, cleared at the end (the bitmap first, then the handler; see WaitForPage).
+    private ReceivedBitmap? _received;
+    private IPageFaultHandler? _pageFaultHandler;
+
     public RamBlock(string idStr, ulong sizeBytes)
     {
         if (string.IsNullOrEmpty(idStr) || idStr.Length > 255)
@@ -45,10 +49,18 @@ public sealed unsafe class RamBlock : IDisposable
     /// Postcopy destination only: the pages that have arrived. Null when every page is present (the normal
     /// case); while set, an access to a page whose bit is clear must go through <see cref="PageFaultHandler"/>.
     /// </summary>
-    public ReceivedBitmap? Received { get; set; }
+    public ReceivedBitmap? Received
+    {
+        get => _received;
+        set => _received = value;
+    }
 
     /// <summary>Called by an accessor that hit a page not yet received; returns once the page is placed.</summary>
-    public IPageFaultHandler? PageFaultHandler { get; set; }
+    public IPageFaultHandler? PageFaultHandler
+    {
+        get => _pageFaultHandler;
+        set => _pageFaultHandler = value;
+    }
 
     /// <summary>The host address of the first byte: for the CPU's TLB and for bulk copies.</summary>
     public byte* HostPointer
@@ -93,8 +105,20 @@ public sealed unsafe class RamBlock : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void WaitForPage(int pageIndex)
     {
-        IPageFaultHandler handler = PageFaultHandler
-            ?? throw new InvalidOperationException($"memory: page {pageIndex} of '{IdStr}' is not received and no fault handler is set");
+        IPageFaultHandler? handler = Volatile.Read(ref _pageFaultHandler);
+        if (handler == null)
+        {
+            // Postcopy ended between the caller's look at the bitmap and here: its last page was placed, then the
+            // bitmap went, then the handler. Only a page still missing in a bitmap still set is an error.
+            ReceivedBitmap? r = Volatile.Read(ref _received);
+            if (r == null || r.IsReceived(pageIndex))
+            {
+                return;
+            }
+
+            throw new InvalidOperationException($"memory: page {pageIndex} of '{IdStr}' is not received and no fault handler is set");
+        }
+
         handler.WaitForPage(this, pageIndex);
     }
 

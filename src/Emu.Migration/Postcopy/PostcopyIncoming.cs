@@ -258,12 +258,24 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
                 throw new MigrationStreamException($"postcopy: discard range 0x{start:x}+0x{len:x} at stream offset 0x{at:x} is not page-aligned inside '{id}' (0x{b.SizeBytes:x} bytes)");
             }
 
-            int first = (int)(start >> RamBlock.PageShift);
-            int count = (int)(len >> RamBlock.PageShift);
-            for (int p = first; p < first + count; p++)
-            {
-                bm[p >> 6] |= 1UL << (p & 63);
-            }
+            MarkDiscarded(bm, (int)(start >> RamBlock.PageShift), (int)(len >> RamBlock.PageShift));
+        }
+    }
+
+    /// <summary>
+    /// Sets the bits of pages [first, first + count) a word at a time: the discard list comes inside the guest's
+    /// pause and can name nearly all of RAM (64,769 of the 65,536 pages of the 256 MiB ab guest), which a loop per
+    /// page took milliseconds to mark.
+    /// </summary>
+    internal static void MarkDiscarded(ulong[] bm, int first, int count)
+    {
+        int end = first + count;
+        while (first < end)
+        {
+            int bit = first & 63;
+            int n = Math.Min(64 - bit, end - first);
+            bm[first >> 6] |= (n == 64 ? ulong.MaxValue : ((1UL << n) - 1)) << bit;
+            first += n;
         }
     }
 
@@ -337,7 +349,7 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
 
         byte[] blob = new byte[length];
         s.ReadBytes(blob);
-        using var package = MigrationStream.ForReading(new MemoryStream(blob, writable: false));
+        using var package = MigrationStream.ForReading(new MemoryStream(blob, writable: false), MigrationStream.RecordBufferSize);
         VmStateLoader loader = _packageLoader();
         try
         {

@@ -19,7 +19,7 @@ public sealed class PreemptChannel : IDisposable
     private PreemptChannel(MigrationConnection connection)
     {
         _connection = connection;
-        _out = MigrationStream.ForWriting(connection.Stream);
+        _out = MigrationStream.ForWriting(connection.Stream, MigrationStream.RecordBufferSize);
     }
 
     /// <summary>QEMU postcopy_preempt_setup + establish_channel: connect to the same URI as the main channel.</summary>

@@ -9,7 +9,7 @@ namespace Emu.Migration.Postcopy;
 /// The source's return-path thread ("mig/src/return", QEMU source_return_path_thread): reads the destination's
 /// messages. REQ_PAGES(_ID) are queued for the migration thread or, with postcopy-preempt, sent at once on the
 /// preempt channel from here; RECV_BITMAP reloads the dirty bitmap during a recovery; PONG, SHUT and RESUME_ACK
-/// are recorded for the migration thread to wait on. Any bad message or read error ends the thread with
+/// are recorded for the migration thread to wait on (and a PONG kicks it). Any bad message or read error ends the thread with
 /// <see cref="Error"/> set (the return path is bad): the migration thread then fails or pauses.
 /// </summary>
 public sealed class SourceReturnPath
@@ -22,7 +22,9 @@ public sealed class SourceReturnPath
     private readonly object _lock = new();
     private readonly Thread _thread;
     private PreemptChannel? _preempt;
-    private uint _lastPong;
+    // Bit v set: a PONG(v) arrived, for v below 32 (the source's pings are 1–5). Pongs of one switch come back in
+    // the order of their pings, but a waiter may look only after the next one arrived, so "last" would not do.
+    private uint _pongsReceived;
     private int _bitmapsReceived;
     private bool _resumeAcked;
     private bool _ended;
@@ -65,8 +67,11 @@ public sealed class SourceReturnPath
     /// <summary>QEMU await_return_path_close_on_source: waits for SHUT or the end of the thread.</summary>
     public bool WaitForEnd(TimeSpan timeout) => _thread.Join(timeout);
 
-    /// <summary>Waits for a PONG carrying <paramref name="value"/> or the end of the return path.</summary>
-    public bool WaitForPong(uint value, TimeSpan timeout) => WaitFor(() => _lastPong == value, timeout);
+    /// <summary>Waits for a PONG carrying <paramref name="value"/> (below 32) or the end of the return path.</summary>
+    public bool WaitForPong(uint value, TimeSpan timeout) => WaitFor(() => HasPong(value), timeout);
+
+    /// <summary>True once a PONG carrying <paramref name="value"/> (below 32) arrived on this return path.</summary>
+    public bool HasPong(uint value) => value < 32 && (Volatile.Read(ref _pongsReceived) & (1u << (int)value)) != 0;
 
     /// <summary>Waits until <paramref name="count"/> received bitmaps were reloaded (migration_rp_wait).</summary>
     public bool WaitForBitmaps(int count, TimeSpan timeout) => WaitFor(() => _bitmapsReceived >= count, timeout);
@@ -121,7 +126,10 @@ public sealed class SourceReturnPath
 
                         return;
                     case ReturnPathMessageType.Pong:
-                        Signal(() => _lastPong = m.Value);
+                        Signal(() => _pongsReceived |= m.Value < 32 ? 1u << (int)m.Value : 0);
+
+                        // The migration thread may hold its background pages until a PONG (AwaitDestinationRun).
+                        _kick();
                         break;
                     case ReturnPathMessageType.ReqPages:
                     case ReturnPathMessageType.ReqPagesId:

@@ -351,7 +351,7 @@ public sealed partial class IncomingMigration
             MigrationConnection c = listener.Accept();
             listener.Dispose();
             Volatile.Write(ref _preemptConnection, c);
-            var s = MigrationStream.ForReading(c.Stream);
+            var s = MigrationStream.ForReading(c.Stream, MigrationStream.RecordBufferSize);
             ram = new RamLoader(_machine.RamBlocks) { Postcopy = _postcopy?.Fault };
 
             // Pages may only be placed once LISTEN has installed the received bitmaps; the source connects this

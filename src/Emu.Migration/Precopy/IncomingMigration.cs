@@ -92,6 +92,7 @@ public sealed partial class IncomingMigration
     {
         try
         {
+            PostcopySwitchWarmup.Start(_machine, _log);
             SwitchoverWarmup.WarmDestination(_machine.Devices);
             _connection ??= _listener!.Accept();
             if (_options.Has(MigrationCapability.PostcopyPreempt) && _listener != null)

@@ -1,6 +1,5 @@
-using System.Reflection;
-using System.Runtime.CompilerServices;
 using Emu.Machine.Memory;
+using Emu.Migration.Postcopy;
 using Emu.Migration.Ram;
 using Emu.Migration.Report;
 using Emu.Migration.Stream;
@@ -24,6 +23,9 @@ internal static class SetupWarmup
         typeof(MigrationThread), typeof(MigrationConnection), typeof(MigrationUri), typeof(MigrationStream),
         typeof(SaveVmWriter), typeof(RamSaver), typeof(DirtyLog), typeof(HostPageMap), typeof(MigrationPassLog),
         typeof(MigrationStats), typeof(MigrationStateMachine),
+
+        // The postcopy switch (MigrationThread.PostcopyStart) and the return path it waits on.
+        typeof(MigCommandWriter), typeof(SourceReturnPath), typeof(ReturnPathMessage), typeof(PreemptChannel),
     ];
 
     /// <summary>Starts the warm-up on a background thread, then runs <paramref name="then"/> there; it ends by itself.</summary>
@@ -49,25 +51,9 @@ internal static class SetupWarmup
     private static void Warm(ILogger log)
     {
         long start = MonotonicClock.NowNs;
-        int prepared = 0;
         try
         {
-            foreach (Type type in SetupPath)
-            {
-                const BindingFlags All = BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
-                foreach (MethodBase m in type.GetMethods(All).Cast<MethodBase>().Concat(type.GetConstructors(All)))
-                {
-                    // Open generics cannot be compiled without their arguments; abstract and P/Invoke methods have no IL.
-                    if (m.IsAbstract || m.ContainsGenericParameters || (m.MethodImplementationFlags & MethodImplAttributes.InternalCall) != 0
-                        || (m.Attributes & MethodAttributes.PinvokeImpl) != 0)
-                    {
-                        continue;
-                    }
-
-                    RuntimeHelpers.PrepareMethod(m.MethodHandle);
-                    prepared++;
-                }
-            }
+            int prepared = JitWarmup.Prepare(SetupPath);
 
             // The framework's side of a tcp URI (address parsing loads System.Net.Primitives' code paths).
             _ = MigrationUri.Parse("tcp:127.0.0.1:4444").TcpConnectEndPoint();
@@ -76,7 +62,7 @@ internal static class SetupWarmup
         catch (Exception e) when (e is ArgumentException or MemberAccessException or NotSupportedException or MigrationException)
         {
             // A method that cannot be prepared costs only its first call's JIT later, never the migration.
-            log.Debug(e, "migration: setup warm-up stopped after {Methods} methods", prepared);
+            log.Debug(e, "migration: setup warm-up stopped early");
         }
     }
 }

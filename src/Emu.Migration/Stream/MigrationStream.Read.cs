@@ -17,12 +17,12 @@ public sealed partial class MigrationStream
     public ulong ReadU64() => BinaryPrimitives.ReadUInt64BigEndian(Take(8));
 
     /// <summary>
-    /// The next <paramref name="length"/> bytes (at most <see cref="BufferSize"/>) in the stream's own buffer, to be
+    /// The next <paramref name="length"/> bytes (at most the buffer's size) in the stream's own buffer, to be
     /// used before the next read: a page is copied once, straight from here into guest memory.
     /// </summary>
     public ReadOnlySpan<byte> ReadSpan(int length)
     {
-        if ((uint)length > BufferSize)
+        if ((uint)length > (uint)_buffer.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(length));
         }
@@ -34,7 +34,7 @@ public sealed partial class MigrationStream
     {
         while (into.Length > 0)
         {
-            int n = Math.Min(into.Length, BufferSize);
+            int n = Math.Min(into.Length, _buffer.Length);
             Take(n).CopyTo(into);
             into = into[n..];
         }
@@ -45,7 +45,7 @@ public sealed partial class MigrationStream
     {
         while (length > 0)
         {
-            int n = (int)Math.Min(length, BufferSize);
+            int n = (int)Math.Min(length, _buffer.Length);
             Take(n);
             length -= n;
         }
@@ -97,7 +97,7 @@ public sealed partial class MigrationStream
             int got;
             try
             {
-                got = _inner.Read(_buffer, _len, BufferSize - _len);
+                got = _inner.Read(_buffer, _len, _buffer.Length - _len);
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
             {

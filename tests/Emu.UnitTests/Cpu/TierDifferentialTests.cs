@@ -41,4 +41,17 @@ public sealed class TierDifferentialTests
 
         Assert.True(pair.BlocksCompiled > 20, $"only {pair.BlocksCompiled} blocks compiled over 20 sequences");
     }
+
+    [Fact]
+    public void TheFuzzerReachesChaining()
+    {
+        // Sequences of several blocks must also run compiled block into compiled block, or chaining goes unchecked.
+        using var pair = new TierPair();
+        for (int seed = 0; seed < 200; seed++)
+        {
+            pair.Run(seed);
+        }
+
+        Assert.True(pair.BlocksChained > 0, "no compiled block chained into another over 200 sequences");
+    }
 }

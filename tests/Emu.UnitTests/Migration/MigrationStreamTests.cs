@@ -32,12 +32,14 @@ public class MigrationStreamTests
         Assert.Equal(18, r.Position);
     }
 
-    [Fact]
-    public void GetSpanAdvanceCrossesBufferBoundaries()
+    [Theory]
+    [InlineData(MigrationStream.BufferSize)]
+    [InlineData(MigrationStream.RecordBufferSize)]
+    public void GetSpanAdvanceCrossesBufferBoundaries(int bufferBytes)
     {
         var ms = new MemoryStream();
-        var w = MigrationStream.ForWriting(ms);
-        int pages = MigrationStream.BufferSize / 4096 * 3 + 1;
+        var w = MigrationStream.ForWriting(ms, bufferBytes);
+        int pages = bufferBytes / 4096 * 3 + 1;
         for (int i = 0; i < pages; i++)
         {
             w.WriteU8(0x7E);
@@ -48,14 +50,16 @@ public class MigrationStreamTests
 
         w.Flush();
         Assert.Equal(pages * 4097L, ms.Length);
-        var r = MigrationStream.ForReading(new MemoryStream(ms.ToArray()));
-        byte[] page = new byte[4096];
+        var r = MigrationStream.ForReading(new MemoryStream(ms.ToArray()), bufferBytes);
         for (int i = 0; i < pages; i++)
         {
             Assert.Equal(0x7E, r.ReadU8());
-            r.ReadBytes(page);
-            Assert.All(page, b => Assert.Equal((byte)i, b));
+            Assert.All(r.ReadSpan(4096).ToArray(), b => Assert.Equal((byte)i, b));
         }
+
+        // A span is at most the buffer: a small-buffer stream refuses what a default one would give.
+        Assert.Throws<ArgumentOutOfRangeException>(() => MigrationStream.ForWriting(new MemoryStream(), bufferBytes).GetSpan(bufferBytes + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => MigrationStream.ForReading(new MemoryStream(ms.ToArray()), bufferBytes).ReadSpan(bufferBytes + 1));
     }
 
     [Fact]

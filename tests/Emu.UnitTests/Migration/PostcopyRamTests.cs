@@ -116,6 +116,28 @@ public class PostcopyRamTests
         ram.Cleanup();
     }
 
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(0, 64)]
+    [InlineData(63, 2)]
+    [InlineData(5, 59)]
+    [InlineData(5, 60)]
+    [InlineData(64, 128)]
+    [InlineData(70, 180)]
+    [InlineData(0, 256)]
+    public void ADiscardRangeMarksExactlyItsPages(int first, int count)
+    {
+        // Beside an earlier range, so a range that wrote whole words would clear or spill into other bits.
+        var bm = new ulong[4];
+        bm[3] = 1UL << 63;
+        PostcopyIncoming.MarkDiscarded(bm, first, count);
+        for (int p = 0; p < 256; p++)
+        {
+            bool expected = (p >= first && p < first + count) || p == 255;
+            Assert.True(expected == ((bm[p >> 6] >> (p & 63) & 1) != 0), $"page {p} after discarding [{first}, {first + count})");
+        }
+    }
+
     [Fact]
     public void NeverSentPagesAreDiscardedAsOneRun()
     {

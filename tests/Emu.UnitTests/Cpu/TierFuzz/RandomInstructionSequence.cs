@@ -6,7 +6,7 @@ namespace Emu.UnitTests.Cpu.TierFuzz;
 /// <summary>
 /// Random 32-bit guest code for the tier 1 / tier 2 differential fuzzer: ALU with register, immediate and memory
 /// operands, INC/DEC/NEG/NOT, shifts and rotates, multiply and divide (#DE), string ops, stack ops, SETcc/CMOVcc and
-/// bit ops, forward conditional branches, counted loops (blocks that branch to themselves) and faulting accesses
+/// bit ops, forward conditional branches, counted loops (one block that branches to itself, or two that chain) and faulting accesses
 /// (#PF on a not-present page and across into it, #UD, INT3). EBX points at the data pages and is never a random
 /// destination, nor are ESI/EDI/EBP/ESP, so every access lands in the data, the stack or the hole page.
 /// </summary>
@@ -341,15 +341,31 @@ internal sealed class RandomInstructionSequence
         }
     }
 
-    /// <summary>A counted loop of a few straight-line items: a block whose JNZ goes back to its own start.</summary>
+    /// <summary>
+    /// A counted loop of a few straight-line items: a block whose JNZ goes back to its own start, or (half the time)
+    /// two blocks split by a JMP to the next instruction, so tier 2 chains one compiled block into the other.
+    /// </summary>
     private void Loop(AssemblerRegister32 d)
     {
         _a.mov(ebp, (uint)_r.Next(1, 40));
         Label top = _a.CreateLabel();
         _a.Label(ref top);
         int body = _r.Next(1, 5);
-        for (int k = 0; k < body; k++)
+        int splitAt = _r.Next(2) == 0 ? _r.Next(body + 1) : -1;
+        for (int k = 0; k <= body; k++)
         {
+            if (k == splitAt)
+            {
+                Label next = _a.CreateLabel();
+                _a.jmp(next);
+                _a.Label(ref next);
+            }
+
+            if (k == body)
+            {
+                break;
+            }
+
             switch (_r.Next(6))
             {
                 case 0: Alu(_r.Next(9), d, Src); break;

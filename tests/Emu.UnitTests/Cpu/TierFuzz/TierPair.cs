@@ -28,6 +28,9 @@ internal sealed class TierPair : IDisposable
     /// <summary>Blocks the tier 2 machines have compiled (so a run can show it exercised tier 2).</summary>
     public long BlocksCompiled => _compiledFirstRun.Cpu.BlocksCompiled + _compiledSecondRun.Cpu.BlocksCompiled;
 
+    /// <summary>Compiled-to-compiled transfers the compiled sides made (chaining).</summary>
+    public long BlocksChained => _compiledFirstRun.Cpu.BlocksChained + _compiledSecondRun.Cpu.BlocksChained;
+
     public void Dispose()
     {
         _interpreted.Dispose();

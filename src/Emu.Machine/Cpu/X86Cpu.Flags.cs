@@ -19,29 +19,6 @@ public sealed partial class X86Cpu
     /// <summary>Bits of EFLAGS that exist on this CPU (486 + ID, VIF, VIP); bit 1 reads as one.</summary>
     internal const uint EflagsImplemented = 0x003F_7FD5;
 
-    /// <summary>EFLAGS except the arithmetic flags while <see cref="_ccOp"/> is not <see cref="CcOp.Eflags"/>; CF lives here for INC/DEC.</summary>
-    internal uint _eflags;
-    internal CcOp _ccOp;
-    internal uint _ccRes, _ccSrc1, _ccSrc2;
-
-    /// <summary>Sign bit of the lazy operation's size (0x80, 0x8000 or 0x80000000).</summary>
-    internal uint _ccSign;
-
-    internal enum CcOp : byte
-    {
-        /// <summary>The arithmetic flags are materialised in <see cref="_eflags"/>.</summary>
-        Eflags,
-        Add,
-        Sub,
-        Logic,
-
-        /// <summary>Like Add with source 1, but CF is kept in <see cref="_eflags"/>.</summary>
-        Inc,
-
-        /// <summary>Like Sub with source 1, but CF is kept in <see cref="_eflags"/>.</summary>
-        Dec,
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static uint SignOf(int size) => 1u << (size * 8 - 1);
 

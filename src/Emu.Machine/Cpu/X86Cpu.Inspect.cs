@@ -12,50 +12,7 @@ namespace Emu.Machine.Cpu;
 public sealed partial class X86Cpu
 {
     /// <summary>The guest-physical address of <paramref name="linear"/> under the current paging mode, or null when unmapped.</summary>
-    public ulong? TranslateForDebugger(uint linear)
-    {
-        if ((_cr0 & Cr0Pg) == 0)
-        {
-            return linear;
-        }
-
-        if ((_cr4 & Cr4Pae) == 0)
-        {
-            uint pde = _memory.ReadU32((_cr3 & 0xFFFF_F000) + ((linear >> 22) << 2));
-            if ((pde & PteP) == 0)
-            {
-                return null;
-            }
-
-            if ((pde & PtePs) != 0 && (_cr4 & Cr4Pse) != 0)
-            {
-                return (pde & 0xFFC0_0000) | (linear & 0x003F_FFFF);
-            }
-
-            uint pte = _memory.ReadU32((pde & 0xFFFF_F000) + (((linear >> 12) & 0x3FF) << 2));
-            return (pte & PteP) == 0 ? null : (pte & 0xFFFF_F000) | (linear & 0xFFF);
-        }
-
-        ulong pdpte = _memory.ReadU64((_cr3 & 0xFFFF_FFE0) + ((linear >> 30) << 3));
-        if ((pdpte & PteP) == 0)
-        {
-            return null;
-        }
-
-        ulong pde64 = _memory.ReadU64((pdpte & 0x000F_FFFF_FFFF_F000) + (((linear >> 21) & 0x1FF) << 3));
-        if ((pde64 & PteP) == 0)
-        {
-            return null;
-        }
-
-        if ((pde64 & PtePs) != 0)
-        {
-            return (pde64 & 0x000F_FFFF_FFE0_0000) | (linear & 0x001F_FFFF);
-        }
-
-        ulong pte64 = _memory.ReadU64((pde64 & 0x000F_FFFF_FFFF_F000) + (((linear >> 12) & 0x1FF) << 3));
-        return (pte64 & PteP) == 0 ? null : (pte64 & 0x000F_FFFF_FFFF_F000) | (linear & 0xFFF);
-    }
+    public ulong? TranslateForDebugger(uint linear) => _tlb.TranslateForDebugger(linear, Paging);
 
     /// <summary>The registers as QEMU's <c>info registers</c> prints them for a 32-bit CPU.</summary>
     public static string FormatRegisters(CpuState s)

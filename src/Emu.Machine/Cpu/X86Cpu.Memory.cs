@@ -7,53 +7,41 @@ namespace Emu.Machine.Cpu;
 
 /// <summary>
 /// Linear and segmented memory access through the software TLB (QEMU cputlb.c). The fast path is one tag
-/// compare and a host load or store; a store then calls the write barrier
-/// (<see cref="DirtyLog.MarkPageDirty"/>). Misses translate (paging), then fill the entry from
+/// compare in the MMU's entry arrays and a host load or store; a store then calls the write barrier
+/// (<see cref="DirtyLog.MarkPageDirty"/>). Misses translate (<see cref="Mmu"/>), then fill the entry from
 /// <see cref="AddressSpace.TryGetRamPage"/>; MMIO and unmapped addresses go through the address space each time.
 /// Faults are CPU state (<see cref="RaiseFault"/>) plus a zero result, never a .NET exception.
 /// </summary>
 public sealed unsafe partial class X86Cpu
 {
-    internal const int TlbBits = 8;
-    internal const int TlbSize = 1 << TlbBits;
+    /// <summary>The MMU: page walk and software TLBs.</summary>
+    private readonly Mmu _tlb;
 
-    private TlbEntry[] _tlbRead = [];
-    private TlbEntry[] _tlbWrite = [];
+    /// <summary>The MMU's <see cref="Mmu.ReadTlb"/>, held here so a load's fast path is one field load and a tag compare.</summary>
+    private readonly TlbEntry[] _tlbRead;
 
-    /// <summary>0 for supervisor accesses, <see cref="TlbSize"/> for user (CPL 3): the TLB half in use.</summary>
+    /// <summary>The MMU's <see cref="Mmu.WriteTlb"/>, for the same reason.</summary>
+    private readonly TlbEntry[] _tlbWrite;
+
+    /// <summary>0 for supervisor accesses, <see cref="Mmu.TlbSize"/> for user (CPL 3): the TLB half in use (QEMU's mmu_idx).</summary>
     internal int _mmu;
-
-    private void InitTlb()
-    {
-        _tlbRead = new TlbEntry[2 * TlbSize];
-        _tlbWrite = new TlbEntry[2 * TlbSize];
-    }
 
     private void SetMmuIndex()
     {
-        _mmu = _cpl == 3 ? TlbSize : 0;
+        _mmu = _cpl == 3 ? Mmu.TlbSize : 0;
         _linkEpoch++;
     }
 
     internal void FlushTlb()
     {
-        Array.Clear(_tlbRead);
-        Array.Clear(_tlbWrite);
-        FlushCodeTlb();
-        FlushPageTableCache();
+        _tlb.Flush();
         _linkEpoch++;
     }
 
     /// <summary>INVLPG: drops one linear page from both privilege halves.</summary>
     internal void FlushTlbPage(uint linear)
     {
-        int i = (int)((linear >> 12) & (TlbSize - 1));
-        _tlbRead[i] = default;
-        _tlbRead[i + TlbSize] = default;
-        _tlbWrite[i] = default;
-        _tlbWrite[i + TlbSize] = default;
-        _codeTlb[i] = default;
-        _codeTlb[i + TlbSize] = default;
+        _tlb.FlushPage(linear);
         _linkEpoch++;
     }
 
@@ -62,7 +50,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal byte ReadLin8(uint lin, int mmu)
     {
-        ref TlbEntry e = ref _tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        ref TlbEntry e = ref _tlbRead[(int)((lin >> 12) & (Mmu.TlbSize - 1)) + mmu];
         if (e.Tag == ((lin & 0xFFFF_F000) | 1))
         {
             return e.Host[lin & 0xFFF];
@@ -74,7 +62,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ushort ReadLin16(uint lin, int mmu)
     {
-        ref TlbEntry e = ref _tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        ref TlbEntry e = ref _tlbRead[(int)((lin >> 12) & (Mmu.TlbSize - 1)) + mmu];
         if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFE)
         {
             return Unsafe.ReadUnaligned<ushort>(e.Host + (lin & 0xFFF));
@@ -86,7 +74,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal uint ReadLin32(uint lin, int mmu)
     {
-        ref TlbEntry e = ref _tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        ref TlbEntry e = ref _tlbRead[(int)((lin >> 12) & (Mmu.TlbSize - 1)) + mmu];
         if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
         {
             return Unsafe.ReadUnaligned<uint>(e.Host + (lin & 0xFFF));
@@ -98,7 +86,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void WriteLin8(uint lin, byte value, int mmu)
     {
-        ref TlbEntry e = ref _tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        ref TlbEntry e = ref _tlbWrite[(int)((lin >> 12) & (Mmu.TlbSize - 1)) + mmu];
         if (e.Tag == ((lin & 0xFFFF_F000) | 1))
         {
             e.Host[lin & 0xFFF] = value;
@@ -112,7 +100,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void WriteLin16(uint lin, ushort value, int mmu)
     {
-        ref TlbEntry e = ref _tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        ref TlbEntry e = ref _tlbWrite[(int)((lin >> 12) & (Mmu.TlbSize - 1)) + mmu];
         if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFE)
         {
             Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), value);
@@ -126,7 +114,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void WriteLin32(uint lin, uint value, int mmu)
     {
-        ref TlbEntry e = ref _tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+        ref TlbEntry e = ref _tlbWrite[(int)((lin >> 12) & (Mmu.TlbSize - 1)) + mmu];
         if (e.Tag == ((lin & 0xFFFF_F000) | 1) && (lin & 0xFFF) <= 0xFFC)
         {
             Unsafe.WriteUnaligned(e.Host + (lin & 0xFFF), value);
@@ -164,11 +152,7 @@ public sealed unsafe partial class X86Cpu
         _ = dirtyOk;
         if (_memory.TryGetRamPage(gpa, write: false, out RamBlock block, out int pageIndex, out byte* host))
         {
-            ref TlbEntry e = ref _tlbRead[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-            e.Tag = (lin & 0xFFFF_F000) | 1;
-            e.Host = host;
-            e.PageIndex = pageIndex;
-            e.Log = block.DirtyLog;
+            _tlb.FillRead(lin, mmu, host, block, pageIndex);
             byte* p = host + (lin & 0xFFF);
             return size switch { 1 => *p, 2 => Unsafe.ReadUnaligned<ushort>(p), _ => Unsafe.ReadUnaligned<uint>(p) };
         }
@@ -223,11 +207,7 @@ public sealed unsafe partial class X86Cpu
             if (dirtyOk)
             {
                 // Armed only once the page table's D bit is set, so the first store per page still walks.
-                ref TlbEntry e = ref _tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
-                e.Tag = (lin & 0xFFFF_F000) | 1;
-                e.Host = host;
-                e.PageIndex = pageIndex;
-                e.Log = block.DirtyLog;
+                _tlb.FillWrite(lin, mmu, host, block, pageIndex);
             }
 
             return;

@@ -5,7 +5,7 @@ using Iced.Intel;
 
 namespace Emu.Machine.Cpu;
 
-/// <summary>Register file, control registers and the Iced register mapping.</summary>
+/// <summary>The register file's views and the Iced register mapping (the registers themselves are <see cref="ArchState"/>).</summary>
 public sealed partial class X86Cpu
 {
     internal const int RegEax = 0, RegEcx = 1, RegEdx = 2, RegEbx = 3, RegEsp = 4, RegEbp = 5, RegEsi = 6, RegEdi = 7;
@@ -32,34 +32,11 @@ public sealed partial class X86Cpu
 
     private static readonly RegisterInfo[] s_registers = BuildRegisterTable();
 
-    /// <summary>The eight general registers plus a ninth that is always zero: micro-ops name it for "no base/index register".</summary>
-    internal readonly uint[] _gpr = new uint[9];
-
-    /// <summary>Micro-op register number that reads as zero.</summary>
+    /// <summary>Micro-op register number that reads as zero (the ninth of <see cref="ArchState._gpr"/>).</summary>
     internal const byte NoRegister = 8;
-    internal uint _eip;
 
     /// <summary>EIP of the next instruction; branch handlers overwrite it.</summary>
     internal uint _nextEip;
-
-    internal readonly SegmentCache[] _seg = new SegmentCache[6];
-    internal SegmentCache _ldtr;
-    internal SegmentCache _tr;
-    internal uint _gdtBase, _gdtLimit, _idtBase, _idtLimit;
-    internal uint _cr0, _cr2, _cr3, _cr4;
-    internal readonly uint[] _dr = new uint[8];
-    internal ulong _efer;
-    internal ulong _apicBase;
-    internal ulong _tscOffset;
-
-    /// <summary>Current privilege level; 0 in real mode, 3 in virtual-8086 mode.</summary>
-    internal int _cpl;
-
-    /// <summary>CS.D: 32-bit default operand and address size.</summary>
-    internal bool _code32;
-
-    /// <summary>SS.B: ESP (not SP) is the stack pointer.</summary>
-    internal bool _stack32;
 
     internal bool ProtectedMode => (_cr0 & Cr0Pe) != 0;
 

@@ -1,80 +1,51 @@
 using Emu.Machine.Cpu.Cache;
-using Emu.Machine.Cpu.Decode;
+using Emu.Machine.Cpu.Translation;
 using Emu.Machine.Memory;
-using Iced.Intel;
 
 namespace Emu.Machine.Cpu;
 
 /// <summary>
 /// The translation pipeline (QEMU tb_gen_code): find the physical address of CS:EIP, look the block up by
-/// address and code size, otherwise decode a straight run of instructions with Iced, lower them to micro-ops,
+/// address and code size, otherwise translate it (<see cref="BlockTranslator"/>: decode, lower, flag liveness),
 /// protect the code pages (CODE dirty client) and insert the block.
 /// </summary>
 public sealed unsafe partial class X86Cpu
 {
     private readonly List<RamBlock> _codeBlocks = new();
-    private readonly CodeTlbEntry[] _codeTlb = new CodeTlbEntry[TlbSize * 2];
-    private GuestCodeReader? _reader;
-    private Decoder? _decoder16;
-    private Decoder? _decoder32;
-    private Instruction[] _scratch = new Instruction[64];
-
-    /// <summary>Linear page → physical page for instruction fetch (tag = linear page | 1), with the host page when it is RAM or ROM.</summary>
-    private struct CodeTlbEntry
-    {
-        public uint Tag;
-        public uint GpaPage;
-        public byte* Host;
-    }
+    private readonly BlockTranslator _translator;
 
     /// <summary>Blocks translated since creation (a statistic).</summary>
     internal long Translations => _blocks.Translations;
 
+    /// <summary>
+    /// An instruction fetch's physical address; a fault is raised only when <paramref name="raise"/> (a lookahead
+    /// fetch does not keep it: the instruction faults when it runs first).
+    /// </summary>
     private bool TranslateCode(uint lin, bool raise, out uint gpa)
     {
-        ref CodeTlbEntry e = ref _codeTlb[(int)((lin >> 12) & (TlbSize - 1)) + _mmu];
-        if (e.Tag == ((lin & 0xFFFF_F000) | 1))
+        if (_tlb.TryTranslateCode(lin, _mmu, Paging, out gpa, out uint error))
         {
-            gpa = e.GpaPage | (lin & 0xFFF);
             return true;
         }
 
-        int savedFault = _faultVector;
-        uint savedCr2 = _cr2;
-        if (!Translate(lin, write: false, user: _mmu != 0, out gpa, out _))
+        if (raise)
         {
-            if (!raise && savedFault < 0)
-            {
-                // A lookahead fetch: do not keep the fault; the instruction will fault when it runs first.
-                _faultVector = -1;
-                _cr2 = savedCr2;
-                _blockExit = false;
-            }
-
-            return false;
+            RaisePageFault(lin, error);
         }
 
-        e.Tag = (lin & 0xFFFF_F000) | 1;
-        e.GpaPage = gpa & 0xFFFF_F000;
-        e.Host = _memory.TryGetRamPage(gpa, write: false, out _, out _, out byte* host) ? host : null;
-        return true;
+        return false;
     }
 
-    /// <summary>One code byte for the decoder: straight from the host page when the code is in RAM or ROM.</summary>
+    /// <summary>One code byte for the translator, or -1 (with the fault raised only when <paramref name="raise"/>).</summary>
     private int FetchCodeByte(uint lin, bool raise)
     {
-        ref CodeTlbEntry e = ref _codeTlb[(int)((lin >> 12) & (TlbSize - 1)) + _mmu];
-        if (e.Tag == ((lin & 0xFFFF_F000) | 1) && e.Host != null)
+        int b = _tlb.FetchCodeByte(lin, _mmu, Paging, out uint error);
+        if (b < 0 && raise)
         {
-            return e.Host[lin & 0xFFF];
+            RaisePageFault(lin, error);
         }
 
-        if (!TranslateCode(lin, raise, out uint gpa))
-        {
-            return -1;
-        }
-
-        return (byte)_memory.Read(gpa, 1);
+        return b;
     }
 
     /// <summary>The block at CS:EIP, translating it on a miss; null with a fault pending when the fetch faults.</summary>
@@ -113,90 +84,27 @@ public sealed unsafe partial class X86Cpu
 
     private DecodedBlock? TranslateBlock(uint lin, uint gpa, ulong key)
     {
-        _reader ??= new GuestCodeReader(FetchCodeByte);
-        _decoder16 ??= Decoder.Create(16, _reader, DecoderOptions.None);
-        _decoder32 ??= Decoder.Create(32, _reader, DecoderOptions.None);
-        Decoder decoder = _code32 ? _decoder32 : _decoder16;
-        int max = Math.Max(1, _options.MaxBlockInstructions);
-        if (_scratch.Length < max)
+        switch (_translator.Translate(_seg[SegCs].Base, _eip, _code32, out DecodedRun run))
         {
-            _scratch = new Instruction[max];
-        }
-
-        uint pageEnd = (lin & 0xFFFF_F000) + 0x1000;
-        uint ip = _eip;
-        uint at = lin;
-        int count = 0;
-        bool crosses = false;
-        while (count < max)
-        {
-            bool nearWrap = !_code32 && ip is > 0xFFF0 and <= 0xFFFF;
-            if (nearWrap)
-            {
-                _reader.Reset16(_seg[SegCs].Base, ip, 15);
-            }
-            else
-            {
-                _reader.Reset(at, 15);
-            }
-
-            _reader.RaiseFaults = count == 0;
-            decoder.IP = ip;
-            decoder.Decode(out _scratch[count]);
-            ref Instruction ins = ref _scratch[count];
-            if (ins.IsInvalid && decoder.LastError == DecoderError.NoMoreBytes)
-            {
-                if (count == 0)
-                {
-                    if (_faultVector >= 0)
-                    {
-                        return null;
-                    }
-
-                    // 15 bytes did not make an instruction: #GP as the manual says for over-long instructions.
-                    RaiseFault(ExceptionGp, 0);
-                    return null;
-                }
-
-                break;
-            }
-
-            int len = _reader.Consumed;
-            count++;
-            uint nextAt = at + (uint)len;
-            if (nextAt > pageEnd)
-            {
-                crosses = true;
-            }
-
-            // An instruction that wrapped past IP 0xFFFF ends the block: the next one starts at the segment's start.
-            if (ins.IsInvalid || EndsBlock(in ins) || crosses || nextAt >= pageEnd || (nearWrap && ip + (uint)len > 0xFFFF))
-            {
-                break;
-            }
-
-            at = nextAt;
-            ip += (uint)len;
-        }
-
-        var instructions = new Instruction[count];
-        Array.Copy(_scratch, instructions, count);
-        var ops = new MicroOp[count];
-        for (int i = 0; i < count; i++)
-        {
-            ops[i] = Lower(in instructions[i], (ushort)(instructions[i].IP32 - _eip));
+            case TranslationOutcome.FetchFaulted:
+                return null;
+            case TranslationOutcome.InstructionTooLong:
+                // 15 bytes did not make an instruction: #GP as the manual says for over-long instructions.
+                RaiseFault(ExceptionGp, 0);
+                return null;
         }
 
         long pageKey0 = ProtectCodePage(gpa);
         long pageKey1 = -1;
         ulong page1 = ulong.MaxValue;
-        if (crosses && TranslateCode(pageEnd, raise: false, out uint gpa1))
+        uint pageEnd = (lin & 0xFFFF_F000) + 0x1000;
+        if (run.CrossesPage && TranslateCode(pageEnd, raise: false, out uint gpa1))
         {
             page1 = gpa1 & 0xFFFF_F000;
             pageKey1 = ProtectCodePage(gpa1);
         }
 
-        var block = new DecodedBlock(key, instructions, ops, count, pageKey0, pageKey1, page1);
+        var block = new DecodedBlock(key, in run, pageKey0, pageKey1, page1);
         _blocks.Insert(block);
         if (Trace.Has(Diagnostics.TraceItems.InAsm))
         {
@@ -204,40 +112,6 @@ public sealed unsafe partial class X86Cpu
         }
 
         return block;
-    }
-
-    /// <summary>Instructions after which the block must end: control flow, and state changes that affect decoding or interrupts.</summary>
-    private static bool EndsBlock(in Instruction ins)
-    {
-        if (ins.FlowControl != FlowControl.Next)
-        {
-            return true;
-        }
-
-        switch (ins.Mnemonic)
-        {
-            case Mnemonic.Hlt:
-            case Mnemonic.Sti:
-            case Mnemonic.Popf:
-            case Mnemonic.Popfd:
-            case Mnemonic.Lmsw:
-            case Mnemonic.Clts:
-            case Mnemonic.Invlpg:
-            case Mnemonic.Wrmsr:
-            case Mnemonic.Lldt:
-            case Mnemonic.Ltr:
-            case Mnemonic.Out:
-            case Mnemonic.Outsb:
-            case Mnemonic.Outsw:
-            case Mnemonic.Outsd:
-                return true;
-            case Mnemonic.Mov:
-                return ins.Op0Kind == OpKind.Register && (ins.Op0Register == Register.SS || ins.Op0Register.IsCR() || ins.Op0Register.IsDR());
-            case Mnemonic.Pop:
-                return ins.Op0Kind == OpKind.Register && ins.Op0Register == Register.SS;
-            default:
-                return false;
-        }
     }
 
     /// <summary>Marks the RAM page under <paramref name="gpa"/> as holding code; returns its page key or -1 (not RAM).</summary>
@@ -275,6 +149,4 @@ public sealed unsafe partial class X86Cpu
             _blockExit = true;
         }
     }
-
-    private void FlushCodeTlb() => Array.Clear(_codeTlb);
 }

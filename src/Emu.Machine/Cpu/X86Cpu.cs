@@ -1,6 +1,8 @@
 using Emu.Machine.Cpu.Cache;
 using Emu.Machine.Cpu.Jit;
 using Emu.Machine.Cpu.State;
+using Emu.Machine.Cpu.Tlb;
+using Emu.Machine.Cpu.Translation;
 using Emu.Machine.Devices;
 using Emu.Machine.Io;
 using Emu.Machine.Memory;
@@ -20,7 +22,7 @@ namespace Emu.Machine.Cpu;
 /// Threading: <see cref="Run"/> and everything else except <see cref="RequestExit"/> run on the vCPU thread.
 /// Code invalidation (<see cref="DirtyLog.CodePageWritten"/>) may come from any thread that writes RAM.
 /// </remarks>
-public sealed partial class X86Cpu : IVmState<CpuState>
+public sealed partial class X86Cpu : ArchState, IVmState<CpuState>
 {
     private static readonly ILogger Log = Serilog.Log.ForContext<X86Cpu>();
 
@@ -67,8 +69,11 @@ public sealed partial class X86Cpu : IVmState<CpuState>
         _interrupts = interrupts;
         _localApic = interrupts as ILocalApic;
         _options = options ?? CpuOptions.Default;
+        _translator = new BlockTranslator(FetchCodeByte, _options);
         _compiledCode = _options.Jit ? new CompiledCodeCache(_options.JitCacheBlocks) : null;
-        InitTlb();
+        _tlb = new Mmu(memory);
+        _tlbRead = _tlb.ReadTlb;
+        _tlbWrite = _tlb.WriteTlb;
         Reset();
     }
 

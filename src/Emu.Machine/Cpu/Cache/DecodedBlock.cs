@@ -1,4 +1,5 @@
 using Emu.Machine.Cpu.Jit;
+using Emu.Machine.Cpu.Translation;
 using Iced.Intel;
 
 namespace Emu.Machine.Cpu.Cache;
@@ -10,17 +11,17 @@ namespace Emu.Machine.Cpu.Cache;
 /// </summary>
 internal sealed class DecodedBlock
 {
-    public DecodedBlock(ulong key, Instruction[] instructions, MicroOp[] ops, int count, long pageKey0, long pageKey1, ulong page1Gpa)
+    public DecodedBlock(ulong key, in DecodedRun run, long pageKey0, long pageKey1, ulong page1Gpa)
     {
         Key = key;
-        Instructions = instructions;
-        Ops = ops;
-        WholeRunOps = FlagLiveness.DropDeadFlags(ops);
-        Count = count;
+        Instructions = run.Instructions;
+        Ops = run.Ops;
+        WholeRunOps = run.WholeRunOps;
+        Count = run.Ops.Length;
         PageKey0 = pageKey0;
         PageKey1 = pageKey1;
         Page1Gpa = page1Gpa;
-        ByteLength = (uint)(ops[count - 1].Offset + ops[count - 1].Length);
+        ByteLength = (uint)(Ops[Count - 1].Offset + Ops[Count - 1].Length);
     }
 
     /// <summary>Physical address of the first byte shifted left one, plus 1 for 32-bit code.</summary>

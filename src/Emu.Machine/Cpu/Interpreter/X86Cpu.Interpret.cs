@@ -302,7 +302,7 @@ public sealed unsafe partial class X86Cpu
                         }
 
                         uint lin = s.Base + ea;
-                        ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (TlbSize - 1)) + mmu];
+                        ref TlbEntry e = ref tlbWrite[(int)((lin >> 12) & (Mmu.TlbSize - 1)) + mmu];
                         if (e.Tag != ((lin & 0xFFFF_F000) | 1) || (lin & 0xFFF) > 0xFFC)
                         {
                             break;
@@ -513,7 +513,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>The TLB entry for <paramref name="lin"/> in the <paramref name="mmu"/> half, without a bounds check (the index is masked into the array).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ref TlbEntry TlbSlot(TlbEntry[] tlb, uint lin, int mmu) =>
-        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tlb), (int)((lin >> 12) & (TlbSize - 1)) + mmu);
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tlb), (int)((lin >> 12) & (Mmu.TlbSize - 1)) + mmu);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private uint ReadLinSlowAt(uint lin, int size, int mmu, uint eipAt)

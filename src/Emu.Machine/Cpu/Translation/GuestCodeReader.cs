@@ -1,6 +1,6 @@
 using Iced.Intel;
 
-namespace Emu.Machine.Cpu.Decode;
+namespace Emu.Machine.Cpu.Translation;
 
 /// <summary>
 /// Feeds Iced guest code bytes from a linear address through the CPU's translation. When the next page cannot
@@ -22,6 +22,9 @@ internal sealed class GuestCodeReader : CodeReader
     /// <summary>Bytes consumed since <see cref="Reset"/>.</summary>
     public int Consumed { get; private set; }
 
+    /// <summary>True when a fetch since <see cref="Reset"/> could not read its byte (rather than the byte limit ending the input).</summary>
+    public bool FetchFailed { get; private set; }
+
     /// <summary>True to let a failing fetch raise its fault (only for the block's first instruction).</summary>
     public bool RaiseFaults { get; set; }
 
@@ -30,6 +33,7 @@ internal sealed class GuestCodeReader : CodeReader
         _linear = linear;
         _remaining = maxBytes;
         _wrap16 = false;
+        FetchFailed = false;
         Consumed = 0;
     }
 
@@ -56,6 +60,7 @@ internal sealed class GuestCodeReader : CodeReader
         int b = _fetch(linear, RaiseFaults);
         if (b < 0)
         {
+            FetchFailed = true;
             _remaining = 0;
             return -1;
         }

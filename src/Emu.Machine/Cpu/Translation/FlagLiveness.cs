@@ -1,4 +1,6 @@
-namespace Emu.Machine.Cpu.Cache;
+using Emu.Machine.Cpu.Cache;
+
+namespace Emu.Machine.Cpu.Translation;
 
 /// <summary>
 /// Dead-flag elimination over a block's micro-ops (QEMU's liveness pass does the same for its TCG ops): an

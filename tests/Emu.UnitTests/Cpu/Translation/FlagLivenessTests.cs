@@ -1,6 +1,7 @@
 using Emu.Machine.Cpu.Cache;
+using Emu.Machine.Cpu.Translation;
 
-namespace Emu.UnitTests.Cpu;
+namespace Emu.UnitTests.Cpu.Translation;
 
 public sealed class FlagLivenessTests
 {

@@ -222,14 +222,14 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         X86Cpu cpu = Machine.Cpu;
         if (!cpu.CompilesBlocks)
         {
-            Log.Information("CPU: tier 1 ran every block (tier 2 off); {Retired} instructions retired", cpu.InstructionsRetired);
+            Log.Information("CPU: tier 1 ran every block (tier 2 off); {Retired} instructions retired, {Translated} blocks translated", cpu.InstructionsRetired, cpu.Translations);
             return;
         }
 
         (double medianUs, double p99Us) = cpu.CompileTimes();
         double sharePct = cpu.InstructionsRetired == 0 ? 0 : 100.0 * cpu.InstructionsRetiredCompiled / cpu.InstructionsRetired;
-        Log.Information("CPU: {Retired} instructions retired; tier 2 compiled {Compiled} blocks ({Evicted} evicted); compile time per block median {MedianUs:F0} µs, p99 {P99Us:F0} µs; {SharePct:F1} % of instructions retired ran in compiled blocks; {Chained} transfers chained compiled block to compiled block",
-            cpu.InstructionsRetired, cpu.BlocksCompiled, cpu.BlocksEvicted, medianUs, p99Us, sharePct, cpu.BlocksChained);
+        Log.Information("CPU: {Retired} instructions retired, {Translated} blocks translated; tier 2 compiled {Compiled} blocks ({Evicted} evicted); compile time per block median {MedianUs:F0} µs, p99 {P99Us:F0} µs; {SharePct:F1} % of instructions retired ran in compiled blocks; {Chained} transfers chained compiled block to compiled block",
+            cpu.InstructionsRetired, cpu.Translations, cpu.BlocksCompiled, cpu.BlocksEvicted, medianUs, p99Us, sharePct, cpu.BlocksChained);
     }
 
     public void Emit(string name, JsonObject? data = null)

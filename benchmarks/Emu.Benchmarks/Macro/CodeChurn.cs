@@ -141,6 +141,6 @@ internal static partial class CodeChurn
 
     private static string Mib(double bytes) => (bytes / (1 << 20)).ToString("F0", CultureInfo.InvariantCulture);
 
-    [GeneratedRegex(@"CPU: \d+ instructions retired; tier 2 compiled .*")]
+    [GeneratedRegex(@"CPU: \d+ instructions retired, \d+ blocks translated; tier 2 compiled .*")]
     private static partial Regex TierLine();
 }

@@ -15,7 +15,7 @@ public sealed unsafe partial class X86Cpu
     private readonly BlockTranslator _translator;
 
     /// <summary>Blocks translated since creation (a statistic).</summary>
-    internal long Translations => _blocks.Translations;
+    public long Translations => _blocks.Translations;
 
     /// <summary>
     /// An instruction fetch's physical address; a fault is raised only when <paramref name="raise"/> (a lookahead

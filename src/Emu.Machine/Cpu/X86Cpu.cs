@@ -352,11 +352,11 @@ public sealed partial class X86Cpu : ArchState, IVmState<CpuState>
                 n = 1;
             }
 
-            ref SegmentCache cs = ref _seg[SegCs];
-            if ((ulong)_eip + block.ByteLength - 1 > cs.Limit && ProtectedMode)
+            if (RunsPastCsLimit(block))
             {
                 // The block runs past the CS limit: run the instructions that fit; the next one faults here.
-                int fit = _eip > cs.Limit ? 0 : block.CountWithin(cs.Limit - _eip);
+                uint limit = _seg[SegCs].Limit;
+                int fit = _eip > limit ? 0 : block.CountWithin(limit - _eip);
                 if (fit == 0)
                 {
                     RaiseFault(ExceptionGp, 0);
@@ -420,7 +420,7 @@ public sealed partial class X86Cpu : ArchState, IVmState<CpuState>
                 return;
             }
 
-            if (_retired >= end || _exitRequested || _pendingNmi || ((_eflags & FlagIf) != 0 && _interrupts.HasPendingInterrupt))
+            if (_retired >= end || BoundaryEventPending())
             {
                 return;
             }
@@ -428,4 +428,12 @@ public sealed partial class X86Cpu : ArchState, IVmState<CpuState>
             previous = block;
         }
     }
+
+    /// <summary>What the outer loop must handle before another block runs: an exit request, an NMI, a deliverable interrupt.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool BoundaryEventPending() => _exitRequested || _pendingNmi || ((_eflags & FlagIf) != 0 && _interrupts.HasPendingInterrupt);
+
+    /// <summary>True when <paramref name="block"/>, run from EIP, would go past the CS limit (protected mode checks it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool RunsPastCsLimit(DecodedBlock block) => (ulong)_eip + block.ByteLength - 1 > _seg[SegCs].Limit && ProtectedMode;
 }

@@ -99,18 +99,12 @@ public sealed partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool CompiledContinueLoop(DecodedBlock block, long end, int epoch)
     {
-        long retired = _retired + block.Count;
-        if (retired + block.Count > end || _exitRequested || _pendingNmi
-            || ((_eflags & FlagIf) != 0 && _interrupts.HasPendingInterrupt)
-            || !block.Valid || _linkEpoch != epoch || DebugArmed || Trace.Has(Diagnostics.TraceItems.Exec))
+        if (_retired + 2L * block.Count > end || BoundaryEventPending() || !block.Valid || _linkEpoch != epoch || NeedsDispatcherChecks())
         {
             return false;
         }
 
-        // As the dispatcher does between blocks: the run is retired, and nothing of the next one is done yet.
-        _retired = retired;
-        _retiredCompiled += block.Count;
-        _doneInBlock = 0;
+        RetireCompiledRun(block.Count);
         return true;
     }
 
@@ -123,26 +117,33 @@ public sealed partial class X86Cpu
     /// </summary>
     internal DecodedBlock? CompiledChainNext(DecodedBlock block, int done, long end)
     {
-        long retired = _retired + done;
-        if (_blockExit || _faultVector >= 0 || _shadowRequested || _exitRequested || _pendingNmi
-            || ((_eflags & FlagIf) != 0 && _interrupts.HasPendingInterrupt)
-            || DebugArmed || Trace.Has(Diagnostics.TraceItems.Exec))
+        if (_blockExit || _faultVector >= 0 || _shadowRequested || BoundaryEventPending() || NeedsDispatcherChecks())
         {
             return null;
         }
 
         DecodedBlock? next = block.FollowLink(_eip, _linkEpoch);
-        if (next?.Compiled == null || retired + next.Count > end
-            || ((ulong)_eip + next.ByteLength - 1 > Segment(SegCs).Limit && ProtectedMode))
+        if (next?.Compiled == null || _retired + done + next.Count > end || RunsPastCsLimit(next))
         {
             return null;
         }
 
-        _retired = retired;
-        _retiredCompiled += done;
-        _doneInBlock = 0;
+        RetireCompiledRun(done);
         _currentBlock = next;
         _blocksChained++;
         return next;
+    }
+
+    /// <summary>Debug checks or exec tracing are on: only the dispatcher may start the next run.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool NeedsDispatcherChecks() => DebugArmed || Trace.Has(Diagnostics.TraceItems.Exec);
+
+    /// <summary>As the dispatcher does between blocks: the run is retired, and nothing of the next one is done yet.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RetireCompiledRun(int done)
+    {
+        _retired += done;
+        _retiredCompiled += done;
+        _doneInBlock = 0;
     }
 }

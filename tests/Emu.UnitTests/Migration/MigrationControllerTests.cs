@@ -250,6 +250,9 @@ public sealed class MigrationControllerTests : IDisposable
         Assert.Equal(RunState.Running, src.Machine.RunState);
         Assert.False(src.Machine.RamBlocks[0].DirtyLog.IsEnabled(Emu.Machine.Memory.DirtyClient.Migration));
         WaitFor(() => dst.Mig.IncomingStatus == MigrationStatus.Failed, "destination failed");
+
+        // The failure is reported just after the status turns failed (IncomingMigration.Fail), on the load thread.
+        WaitFor(() => dst.IncomingError != null, "destination's failure report");
         Assert.NotNull(dst.IncomingError);
         Assert.Equal(0, dst.Machine.StartCount);
 

@@ -177,6 +177,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         if (_options.Incoming != null)
         {
             Machine.SetRunState(RunState.InMigrate);
+            Machine.StartRamPrefault();
             Migration.Autostart = !_options.StartPaused;
             try
             {
@@ -349,6 +350,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
         return new MachineOptions
         {
             RamSizeBytes = o.RamSizeBytes,
+            MemPrealloc = o.MemPrealloc,
             Kernel = kernel,
             KernelName = o.Kernel ?? "",
             KernelCommandLine = o.Append,

@@ -7,6 +7,9 @@ public sealed record MachineOptions
 {
     public required ulong RamSizeBytes { get; init; }
 
+    /// <summary>QEMU -mem-prealloc: guest RAM is backed by host memory before the machine is built.</summary>
+    public bool MemPrealloc { get; init; }
+
     /// <summary>A multiboot ELF32 kernel or a Linux bzImage (QEMU -kernel) and its name for messages.</summary>
     public byte[]? Kernel { get; init; }
 

@@ -32,6 +32,7 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     private readonly List<RamBlock> _ramBlocks = [];
     private readonly List<IVmStateDevice> _devices = [];
     private readonly VcpuDirtyQuota _dirtyQuota;
+    private RamPrefault? _prefault;
 
     public PcMachine(MachineOptions options)
     {
@@ -42,6 +43,11 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
 
         Ram = new RamBlock("pc.ram", options.RamSizeBytes);
         _ramBlocks.Add(Ram);
+        if (options.MemPrealloc)
+        {
+            Ram.Preallocate();
+        }
+
         Memory.AddRam("ram", 0, Ram, 0, Ram.SizeBytes);
 
         Pic = new PicPair();
@@ -311,9 +317,22 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         Cpu.RequestExit();
     }
 
+    /// <summary>
+    /// A destination waiting for its stream: back guest RAM with host memory in the background (see
+    /// <see cref="RamPrefault"/>). Stopped when the machine is disposed.
+    /// </summary>
+    public void StartRamPrefault()
+    {
+        if (_prefault == null && !_options.MemPrealloc)
+        {
+            _prefault = RamPrefault.Start(_ramBlocks);
+        }
+    }
+
     public void Dispose()
     {
         Quit();
+        _prefault?.Dispose();
         Ata.Dispose();
         foreach (RamBlock b in _ramBlocks)
         {

@@ -122,6 +122,35 @@ public sealed unsafe class RamBlock : IDisposable
         handler.WaitForPage(this, pageIndex);
     }
 
+    /// <summary>
+    /// Backs <paramref name="pageCount"/> pages from <paramref name="firstPage"/> with host memory without changing
+    /// their contents (see <see cref="RamPrefault"/>); false where the host kernel cannot.
+    /// </summary>
+    public bool Populate(int firstPage, int pageCount)
+    {
+        if ((uint)firstPage > (uint)PageCount || (uint)pageCount > (uint)(PageCount - firstPage))
+        {
+            throw new ArgumentOutOfRangeException(nameof(pageCount), $"memory: pages {firstPage}+{pageCount} are outside '{IdStr}' ({PageCount} pages)");
+        }
+
+        return pageCount == 0 || HostMemory.Populate(_host + ((ulong)firstPage << PageShift), (ulong)pageCount << PageShift);
+    }
+
+    /// <summary>
+    /// QEMU -mem-prealloc, before anything uses the block: every page backed now. Where the kernel cannot populate,
+    /// a zero is written to each page (the block is still all zeros, so nothing changes).
+    /// </summary>
+    public void Preallocate()
+    {
+        if (!Populate(0, PageCount))
+        {
+            for (int page = 0; page < PageCount; page++)
+            {
+                _host[(ulong)page << PageShift] = 0;
+            }
+        }
+    }
+
     /// <summary>Writes bytes from a device or loader: copies, then marks the pages dirty.</summary>
     public void Write(ulong offset, ReadOnlySpan<byte> data)
     {

@@ -108,7 +108,7 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
         int vcpu = _blocktime?.CurrentVcpu() ?? -1;
         if (vcpu >= 0)
         {
-            _blocktime!.Begin(vcpu, Stopwatch.GetTimestamp());
+            _blocktime!.Begin(vcpu, block, pageIndex, Stopwatch.GetTimestamp());
         }
 
         try
@@ -156,7 +156,7 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
         {
             if (vcpu >= 0)
             {
-                _blocktime!.End(vcpu, Stopwatch.GetTimestamp());
+                _blocktime!.Resumed(vcpu, Stopwatch.GetTimestamp());
             }
         }
     }
@@ -181,6 +181,7 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
             if (_awaited.ContainsKey((block, pageIndex)))
             {
                 _wakeDue = true;
+                _blocktime?.PagePlaced(block, pageIndex, now);
             }
         }
     }

@@ -434,7 +434,7 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
         _log.Information(ResultLogTemplate,
             postcopyMs, Blocktime?.TotalMs ?? 0, string.Join(",", Blocktime?.VcpuMs ?? []), Fault?.RequestsSent ?? 0,
             lat?.PercentileUs(50) ?? 0, lat?.PercentileUs(99) ?? 0, PagesMissingAtListen,
-            MainChannelPagesPlaced, PreemptChannelPagesPlaced);
+            MainChannelPagesPlaced, PreemptChannelPagesPlaced, string.Join(",", Blocktime?.VcpuStallMs ?? []));
         _log.Information("postcopy: fault latency histogram (request sent to page placed): {Histogram}", lat?.Describe() ?? "(no requests)");
     }
 
@@ -443,5 +443,5 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
 
     /// <summary>The one log line with postcopy's numbers, parsed by ./run.sh bench.</summary>
     public const string ResultLogTemplate =
-        "postcopy: done in {PostcopyMs} ms, blocktime {BlocktimeMs} ms, vcpu blocktime [{VcpuBlocktimeMs}] ms, {PageRequests} page requests, fault latency p50 {FaultP50Us} us p99 {FaultP99Us} us, {PagesMissingAtListen} pages missing at listen, {MainChannelPages} pages placed from the main channel and {PreemptChannelPages} from the preempt channel";
+        "postcopy: done in {PostcopyMs} ms, blocktime {BlocktimeMs} ms, vcpu blocktime [{VcpuBlocktimeMs}] ms, {PageRequests} page requests, fault latency p50 {FaultP50Us} us p99 {FaultP99Us} us, {PagesMissingAtListen} pages missing at listen, {MainChannelPages} pages placed from the main channel and {PreemptChannelPages} from the preempt channel, vcpu stall [{VcpuStallMs}] ms (fault to running again)";
 }

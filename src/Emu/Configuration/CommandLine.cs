@@ -22,6 +22,7 @@ public static class CommandLine
         ["-qmp"] = (nameof(EmuOptions.Qmp), true),
         ["-incoming"] = (nameof(EmuOptions.Incoming), true),
         ["-no-reboot"] = (nameof(EmuOptions.NoReboot), false),
+        ["-mem-prealloc"] = (nameof(EmuOptions.MemPrealloc), false),
         ["-S"] = (nameof(EmuOptions.StartPaused), false),
         ["-smp"] = (nameof(EmuOptions.Smp), true),
         ["-name"] = (nameof(EmuOptions.Name), true),

@@ -41,6 +41,9 @@ public sealed class EmuOptions
 
     public bool NoReboot { get; set; }
 
+    /// <summary>QEMU <c>-mem-prealloc</c>: back all guest RAM with host memory before the guest starts.</summary>
+    public bool MemPrealloc { get; set; }
+
     /// <summary>QEMU <c>-S</c>: do not start the guest until <c>cont</c>.</summary>
     public bool StartPaused { get; set; }
 

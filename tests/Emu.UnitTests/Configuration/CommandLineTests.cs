@@ -9,7 +9,7 @@ public sealed class CommandLineTests
     {
         EmuOptions o = EmuConfiguration.Load(
             ["-m", "256M", "-kernel", "ab.elf", "-append", "region=16 work=2", "-serial", "file:s.log", "-display", "none",
-             "-qmp", "unix:/tmp/a.sock,server,wait=off", "-qmp", "tcp:127.0.0.1:4444,server,wait=off", "-no-reboot",
+             "-qmp", "unix:/tmp/a.sock,server,wait=off", "-qmp", "tcp:127.0.0.1:4444,server,wait=off", "-no-reboot", "-mem-prealloc",
              "-incoming", "tcp:127.0.0.1:5555", "-d", "debug", "--log-file", "emu.log", "-drive", "file=disk.img,format=raw"],
             Path.GetTempPath());
 
@@ -19,6 +19,7 @@ public sealed class CommandLineTests
         Assert.Equal("file:s.log", o.Serial);
         Assert.Equal(["unix:/tmp/a.sock,server,wait=off", "tcp:127.0.0.1:4444,server,wait=off"], o.Qmp);
         Assert.True(o.NoReboot);
+        Assert.True(o.MemPrealloc);
         Assert.Equal("tcp:127.0.0.1:5555", o.Incoming);
         Assert.Equal("debug", o.LogLevel);
         Assert.Equal("emu.log", o.LogFile);

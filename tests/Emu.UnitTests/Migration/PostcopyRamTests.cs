@@ -375,17 +375,44 @@ public class PostcopyRamTests
     [Fact]
     public void BlocktimeCountsPerVcpuAndTotalOnlyWhileAllAreBlocked()
     {
+        using var m = new FakeMachine(("pc.ram", 4 * 4096));
+        RamBlock b = m.RamBlocks[0];
         var bt = new PostcopyBlocktime(2);
         long f = System.Diagnostics.Stopwatch.Frequency;
-        bt.Begin(0, 1 * f);
-        bt.End(0, 2 * f);
+        bt.Begin(0, b, 1, 1 * f);
+        bt.PagePlaced(b, 1, 2 * f);
+        bt.Resumed(0, 2 * f);
         Assert.Equal(0u, bt.TotalMs);
-        bt.Begin(0, 3 * f);
-        bt.Begin(1, 4 * f);
-        bt.End(1, 5 * f);
-        bt.End(0, 6 * f);
+        bt.Begin(0, b, 2, 3 * f);
+        bt.Begin(1, b, 3, 4 * f);
+        bt.PagePlaced(b, 3, 5 * f);
+        bt.Resumed(1, 5 * f);
+        bt.PagePlaced(b, 2, 6 * f);
+        bt.Resumed(0, 6 * f);
         Assert.Equal(1000u, bt.TotalMs);
         Assert.Equal([4000u, 1000u], bt.VcpuMs);
+    }
+
+    [Fact]
+    public void BlocktimeEndsWhenThePageIsPlacedAndTheStallWhenTheVcpuRunsAgain()
+    {
+        using var m = new FakeMachine(("pc.ram", 4 * 4096));
+        RamBlock b = m.RamBlocks[0];
+        var bt = new PostcopyBlocktime(1);
+        long f = System.Diagnostics.Stopwatch.Frequency;
+        bt.Begin(0, b, 1, 1 * f);
+        bt.PagePlaced(b, 2, 2 * f);
+        bt.PagePlaced(b, 1, 3 * f);
+        bt.Resumed(0, 7 * f);
+        Assert.Equal([2000u], bt.VcpuMs);
+        Assert.Equal(2000u, bt.TotalMs);
+        Assert.Equal([6000u], bt.VcpuStallMs);
+
+        // A page that arrived before the vCPU parked is never seen placed: its wait ends when the vCPU runs.
+        bt.Begin(0, b, 3, 10 * f);
+        bt.Resumed(0, 11 * f);
+        Assert.Equal([3000u], bt.VcpuMs);
+        Assert.Equal([7000u], bt.VcpuStallMs);
     }
 
     [Fact]

@@ -74,7 +74,7 @@ public sealed class MultifdReceiver : IDisposable
             for (int accepted = 0; accepted < _channels.Length; accepted++)
             {
                 MigrationConnection connection = _listener!.Accept();
-                MultifdSender.LimitQueuedBytes(connection);
+                connection.LimitQueuedBytes(MultifdSender.SocketBufferBytes);
                 var input = MigrationStream.ForReading(connection.Stream);
                 MultifdRecvChannel channel;
                 lock (_lock)

@@ -86,7 +86,7 @@ public sealed class MultifdSender : IDisposable
                     throw new MigrationStreamException($"multifd: channel {i}: cannot connect to {uri}: {e.Message}", e);
                 }
 
-                LimitQueuedBytes(connection);
+                connection.LimitQueuedBytes(SocketBufferBytes);
                 var channel = new MultifdSendChannel(sender, i, connection, p.MultifdCompression, level);
                 sender._channels[i] = channel;
                 channel.SendInitialPacket();
@@ -115,15 +115,6 @@ public sealed class MultifdSender : IDisposable
     /// </summary>
     public const int SocketBufferBytes = 128 << 10;
 
-    /// <summary>Sets <see cref="SocketBufferBytes"/> on a channel's socket, send and receive side.</summary>
-    internal static void LimitQueuedBytes(MigrationConnection connection)
-    {
-        if (connection.Stream is System.Net.Sockets.NetworkStream { Socket: { } socket })
-        {
-            socket.SendBufferSize = SocketBufferBytes;
-            socket.ReceiveBufferSize = SocketBufferBytes;
-        }
-    }
 
     /// <summary>
     /// QEMU multifd_queue_page: adds a page to the batch; a full batch, or a page of another block, sends the batch

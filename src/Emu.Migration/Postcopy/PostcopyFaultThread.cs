@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Emu.Machine.Memory;
 using Serilog;
@@ -168,6 +169,7 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
     /// block: a vCPU woken per page runs a few instructions, parks on the next page still in the buffer, and the
     /// sleep/wake round trip per page became the stream's speed limit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void PagePlaced(RamBlock block, int pageIndex)
     {
         long now = Stopwatch.GetTimestamp();
@@ -187,6 +189,7 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
     }
 
     /// <summary>Wakes the accessors parked on pages placed since the last call (cheap when none are).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void WakeWaiters()
     {
         lock (_lock)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Emu.Machine.Memory;
 using Emu.Migration.Postcopy;
 using Emu.Migration.Stream;
@@ -98,6 +99,11 @@ public sealed partial class RamLoader : ILiveSectionLoader
     }
 
     /// <summary>Page records until EOS (QEMU ram_load_precopy / ram_load_postcopy's loop).</summary>
+    /// <remarks>
+    /// The per-page path is compiled optimized at once (AggressiveOptimization): postcopy's listen thread runs it
+    /// for a few hundred milliseconds, and perf caught it there still in tier-0 and PGO-instrumented code.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LoadRecords(MigrationStream s, long startNs)
     {
         while (true)
@@ -176,6 +182,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
     }
 
     /// <summary>QEMU ram_block_from_stream: CONTINUE reuses the previous block, otherwise an idstr follows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private RamBlock BlockFromStream(MigrationStream s, RamSaveFlags flags, long at)
     {
         if ((flags & RamSaveFlags.Continue) != 0)
@@ -202,6 +209,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
     }
 
     /// <summary>QEMU ram_handle_zero: the fill must be 0; the page is cleared only if it is not zero already.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LoadZeroPage(MigrationStream s, RamBlock b, ulong addr, long at)
     {
         CheckOffset(b, addr, at);
@@ -227,6 +235,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
     }
 
     /// <summary>The page now holds data: it is no longer an unpopulated zero page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void MarkWritten(RamBlock b, int page)
     {
         if (_unpopulated.TryGetValue(b, out ulong[]? map))
@@ -237,6 +246,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
     }
 
     /// <summary>Zeroes a page unless it reads as zero already (QEMU ram_handle_zero); true if it was changed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ClearPage(RamBlock b, int page)
     {
         if (_unpopulated.TryGetValue(b, out ulong[]? map) && HostPageMap.IsSet(map, page))
@@ -254,6 +264,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LoadPage(MigrationStream s, RamBlock b, ulong addr, long at)
     {
         CheckOffset(b, addr, at);
@@ -277,6 +288,7 @@ public sealed partial class RamLoader : ILiveSectionLoader
     /// woken when the stream has no further whole record buffered (the next read may block) or every
     /// <see cref="WakeBatchPages"/> pages, so a vCPU following the stream wakes to a run of pages, not to one.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Place(RamBlock b, int page, MigrationStream s, bool withData)
     {
         ReceivedBitmap? received = b.Received;

@@ -101,6 +101,19 @@ public sealed class MigrationConnection : IDisposable
     /// <summary>SO_SNDBUF for tcp: channels (the receive side keeps Linux's autotuning, which grows further).</summary>
     public const int SocketBufferBytes = 4 << 20;
 
+    /// <summary>
+    /// Caps what this end's kernel buffers hold (SO_SNDBUF and SO_RCVBUF, which the kernel doubles; a fixed
+    /// SO_RCVBUF also ends tcp's receive autotuning). A byte written waits behind everything queued ahead of it.
+    /// </summary>
+    public void LimitQueuedBytes(int bytes)
+    {
+        if (_socket is { } socket)
+        {
+            socket.SendBufferSize = bytes;
+            socket.ReceiveBufferSize = bytes;
+        }
+    }
+
     /// <summary>Shuts the channel down and closes it (QEMU qemu_file_shutdown + close); idempotent.</summary>
     public void Close()
     {

@@ -319,14 +319,29 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
 
     /// <summary>
     /// A destination waiting for its stream: back guest RAM with host memory in the background (see
-    /// <see cref="RamPrefault"/>). Stopped when the machine is disposed.
+    /// <see cref="RamPrefault"/>) unless that would take more than half the host's available memory. Stopped when
+    /// the machine is disposed.
     /// </summary>
     public void StartRamPrefault()
     {
-        if (_prefault == null && !_options.MemPrealloc)
+        if (_prefault != null || _options.MemPrealloc)
         {
-            _prefault = RamPrefault.Start(_ramBlocks);
+            return;
         }
+
+        ulong bytes = 0;
+        foreach (RamBlock b in _ramBlocks)
+        {
+            bytes += b.SizeBytes;
+        }
+
+        if (!RamPrefault.HostCanAfford(bytes))
+        {
+            Log.Debug("memory: guest RAM ({MiB} MiB) is more than half the host's available memory; not populated ahead of the migration", bytes >> 20);
+            return;
+        }
+
+        _prefault = RamPrefault.Start(_ramBlocks);
     }
 
     public void Dispose()

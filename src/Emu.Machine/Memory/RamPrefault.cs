@@ -34,6 +34,32 @@ public sealed class RamPrefault : IDisposable
         return prefault;
     }
 
+    /// <summary>
+    /// Whether the host has room for <paramref name="bytes"/> more resident memory with half its available memory
+    /// (MemAvailable in /proc/meminfo) to spare: prefaulting must not push the host into reclaim for a guest whose
+    /// pages may mostly stay zero. True where that cannot be read.
+    /// </summary>
+    public static bool HostCanAfford(ulong bytes)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/meminfo"))
+            {
+                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal)
+                    && ulong.TryParse(line["MemAvailable:".Length..].Trim().Split(' ')[0], out ulong kib))
+                {
+                    return bytes <= (kib << 10) / 2;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No /proc: nothing to go by.
+        }
+
+        return true;
+    }
+
     /// <summary>True once every block is populated, or the work was stopped or refused by the host.</summary>
     public bool Finished => !_thread.IsAlive;
 

@@ -53,4 +53,11 @@ public class RamPrefaultTests
         Assert.NotNull(map);
         Assert.All(map, word => Assert.Equal(0UL, word));
     }
+
+    [Fact]
+    public void TheHostAffordsASmallGuestButNotOneBeyondItsAvailableMemory()
+    {
+        Assert.True(RamPrefault.HostCanAfford(1UL << 20));
+        Assert.False(RamPrefault.HostCanAfford(1UL << 50));
+    }
 }

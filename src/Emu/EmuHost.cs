@@ -155,6 +155,7 @@ internal sealed class EmuHost : IDisposable, IQmpEvents
 
         // As QEMU's termsig handler: SIGINT, SIGTERM and SIGHUP end the machine as a QMP quit would (SHUTDOWN
         // host-signal, exit code 0), so chardevs drain, sockets close and the log says why.
+        SignalDisposition.RestoreInterrupt();
         foreach (PosixSignal signal in (PosixSignal[])[PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP])
         {
             _owned.Add(PosixSignalRegistration.Create(signal, OnTerminationSignal));

@@ -1,5 +1,6 @@
 using Emu.Machine.Board;
 using Emu.Machine.Memory;
+using Emu.Migration.Multifd;
 using Emu.Migration.Precopy;
 using Emu.Migration.Ram;
 using Emu.Migration.Stream;
@@ -13,7 +14,7 @@ namespace Emu.Migration.Postcopy;
 /// discard list and RUN runs once per migration, inside the guest's pause, and cold it was most of the 10–20 ms the
 /// destination took from LISTEN to RUN (installing the received bitmaps, starting the fault and listen threads,
 /// loading the package, starting the machine). Compiled on a background thread when the incoming migration starts,
-/// long before a source switches.
+/// long before a source switches. The multifd channels' code (<see cref="MultifdWarmup"/>) is warmed on the same thread.
 /// </summary>
 internal static class PostcopySwitchWarmup
 {
@@ -33,7 +34,7 @@ internal static class PostcopySwitchWarmup
             long start = MonotonicClock.NowNs;
             try
             {
-                int prepared = JitWarmup.Prepare([.. SwitchPath, machine.GetType()]);
+                int prepared = JitWarmup.Prepare([.. SwitchPath, machine.GetType()]) + MultifdWarmup.Warm();
 
                 // A fault thread that never starts, for the generic instantiations its bookkeeping uses (keyed by
                 // block and page), which no list of types reaches: the first placement and wake-up go through them.

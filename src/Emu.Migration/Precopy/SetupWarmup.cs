@@ -1,4 +1,5 @@
 using Emu.Machine.Memory;
+using Emu.Migration.Multifd;
 using Emu.Migration.Postcopy;
 using Emu.Migration.Ram;
 using Emu.Migration.Report;
@@ -53,7 +54,7 @@ internal static class SetupWarmup
         long start = MonotonicClock.NowNs;
         try
         {
-            int prepared = JitWarmup.Prepare(SetupPath);
+            int prepared = JitWarmup.Prepare(SetupPath) + MultifdWarmup.Warm();
 
             // The framework's side of a tcp URI (address parsing loads System.Net.Primitives' code paths).
             _ = MigrationUri.Parse("tcp:127.0.0.1:4444").TcpConnectEndPoint();

@@ -42,6 +42,9 @@ internal static class PostcopySwitchWarmup
                 fault.PagePlaced(machine.RamBlocks[0], 0);
                 fault.WakeWaiters();
                 log.Debug("postcopy: switch path warmed ({Methods} methods) in {Ms:F1} ms", prepared, (MonotonicClock.NowNs - start) / 1e6);
+
+                // Its large-object garbage collected now, not by a blocking collection inside the migration (as SetupWarmup).
+                GC.Collect();
             }
             catch (Exception e) when (e is ArgumentException or MemberAccessException or NotSupportedException)
             {

@@ -44,6 +44,11 @@ internal static class SetupWarmup
                 // Only a warm-up: whatever failed here fails again, where it counts, in a real migration.
                 log.Warning(e, "migration: switchover warm-up failed");
             }
+
+            // The warm-up's buffers (zstd's contexts, packet buffers) are large-object garbage; collected here, at
+            // start, they do not bring on a blocking collection inside a migration's setup (which took 10–15 ms
+            // longer with them left).
+            GC.Collect();
         })
         { Name = "mig/warmup", IsBackground = true, Priority = ThreadPriority.BelowNormal };
         t.Start();

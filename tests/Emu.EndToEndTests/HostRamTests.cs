@@ -1,5 +1,5 @@
-using System.Globalization;
 using Emu.EndToEndTests.Support;
+using Emu.Machine.Diagnostics;
 
 namespace Emu.EndToEndTests;
 
@@ -42,16 +42,7 @@ public sealed class HostRamTests
         Assert.True(ResidentMiB(emu) < RamMiB / 2, $"resident set {ResidentMiB(emu)} MiB for a guest that has not run");
     }
 
-    private static long ResidentMiB(EmuProcess emu)
-    {
-        foreach (string line in File.ReadLines($"/proc/{emu.ProcessId}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) >> 10;
-            }
-        }
-
-        throw new InvalidOperationException($"e2e: no VmRSS in /proc/{emu.ProcessId}/status");
-    }
+    private static long ResidentMiB(EmuProcess emu) =>
+        (long)(ProcFile.ReadKiB($"/proc/{emu.ProcessId}/status", "VmRSS")
+            ?? throw new InvalidOperationException($"e2e: no VmRSS in /proc/{emu.ProcessId}/status")) >> 10;
 }

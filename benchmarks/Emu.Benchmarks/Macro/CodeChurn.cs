@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Emu.Machine.Diagnostics;
 
 namespace Emu.Benchmarks.Macro;
 
@@ -119,25 +120,8 @@ internal static partial class CodeChurn
         return rss;
     }
 
-    private static double? ResidentBytes(int pid)
-    {
-        try
-        {
-            foreach (string line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                {
-                    return double.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-                }
-            }
-        }
-        catch (IOException)
-        {
-            // The process ended between the check and the read.
-        }
-
-        return null;
-    }
+    // Null when the process ended between the check and the read.
+    private static double? ResidentBytes(int pid) => ProcFile.ReadKiB($"/proc/{pid}/status", "VmRSS") * 1024.0;
 
     private static string Mib(double bytes) => (bytes / (1 << 20)).ToString("F0", CultureInfo.InvariantCulture);
 

@@ -324,24 +324,10 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
     /// </summary>
     public void StartRamPrefault()
     {
-        if (_prefault != null || _options.MemPrealloc)
+        if (!_options.MemPrealloc)
         {
-            return;
+            _prefault ??= RamPrefault.TryStart(_ramBlocks);
         }
-
-        ulong bytes = 0;
-        foreach (RamBlock b in _ramBlocks)
-        {
-            bytes += b.SizeBytes;
-        }
-
-        if (!RamPrefault.HostCanAfford(bytes))
-        {
-            Log.Debug("memory: guest RAM ({MiB} MiB) is more than half the host's available memory; not populated ahead of the migration", bytes >> 20);
-            return;
-        }
-
-        _prefault = RamPrefault.Start(_ramBlocks);
     }
 
     public void Dispose()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Emu.Machine.Board;
+using Emu.Machine.Diagnostics;
 using Serilog;
 
 namespace Emu.Machine.Memory;
@@ -26,6 +27,27 @@ public sealed class RamPrefault : IDisposable
         _thread = new Thread(Run) { Name = "mem/prefault", IsBackground = true };
     }
 
+    /// <summary>
+    /// Starts populating <paramref name="blocks"/> on a thread of its own, unless the host cannot afford them
+    /// (<see cref="HostCanAfford"/>); null then.
+    /// </summary>
+    public static RamPrefault? TryStart(IReadOnlyList<RamBlock> blocks)
+    {
+        ulong bytes = 0;
+        foreach (RamBlock b in blocks)
+        {
+            bytes += b.SizeBytes;
+        }
+
+        if (!HostCanAfford(bytes))
+        {
+            Log.Debug("memory: guest RAM ({MiB} MiB) is more than half the host's available memory; not populated ahead of use", bytes >> 20);
+            return null;
+        }
+
+        return Start(blocks);
+    }
+
     /// <summary>Starts populating <paramref name="blocks"/> on a thread of its own.</summary>
     public static RamPrefault Start(IReadOnlyList<RamBlock> blocks)
     {
@@ -39,26 +61,8 @@ public sealed class RamPrefault : IDisposable
     /// (MemAvailable in /proc/meminfo) to spare: prefaulting must not push the host into reclaim for a guest whose
     /// pages may mostly stay zero. True where that cannot be read.
     /// </summary>
-    public static bool HostCanAfford(ulong bytes)
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/meminfo"))
-            {
-                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal)
-                    && ulong.TryParse(line["MemAvailable:".Length..].Trim().Split(' ')[0], out ulong kib))
-                {
-                    return bytes <= (kib << 10) / 2;
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // No /proc: nothing to go by.
-        }
-
-        return true;
-    }
+    public static bool HostCanAfford(ulong bytes) =>
+        ProcFile.ReadKiB("/proc/meminfo", "MemAvailable") is not { } kib || bytes <= (kib << 10) / 2;
 
     /// <summary>True once every block is populated, or the work was stopped or refused by the host.</summary>
     public bool Finished => !_thread.IsAlive;

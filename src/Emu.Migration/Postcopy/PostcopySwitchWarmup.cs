@@ -27,32 +27,24 @@ internal static class PostcopySwitchWarmup
     ];
 
     /// <summary>Starts the warm-up of the switch path and of <paramref name="machine"/>'s run-state code; it ends by itself.</summary>
-    public static void Start(IMigratableMachine machine, ILogger log)
+    public static void Start(IMigratableMachine machine, ILogger log) => JitWarmup.StartBackground("mig/dst/warmup", () =>
     {
-        var t = new Thread(() =>
+        long start = MonotonicClock.NowNs;
+        try
         {
-            long start = MonotonicClock.NowNs;
-            try
-            {
-                int prepared = JitWarmup.Prepare([.. SwitchPath, machine.GetType()]) + MultifdWarmup.Warm();
+            int prepared = JitWarmup.Prepare([.. SwitchPath, machine.GetType()]) + MultifdWarmup.Warm();
 
-                // A fault thread that never starts, for the generic instantiations its bookkeeping uses (keyed by
-                // block and page), which no list of types reaches: the first placement and wake-up go through them.
-                var fault = new PostcopyFaultThread(new DestinationReturnPath(), null, log);
-                fault.PagePlaced(machine.RamBlocks[0], 0);
-                fault.WakeWaiters();
-                log.Debug("postcopy: switch path warmed ({Methods} methods) in {Ms:F1} ms", prepared, (MonotonicClock.NowNs - start) / 1e6);
-
-                // Its large-object garbage collected now, not by a blocking collection inside the migration (as SetupWarmup).
-                GC.Collect();
-            }
-            catch (Exception e) when (e is ArgumentException or MemberAccessException or NotSupportedException)
-            {
-                // A method that cannot be prepared costs only its first call's JIT later, never the migration.
-                log.Debug(e, "postcopy: switch path warm-up stopped early");
-            }
-        })
-        { Name = "mig/dst/warmup", IsBackground = true, Priority = ThreadPriority.BelowNormal };
-        t.Start();
-    }
+            // A fault thread that never starts, for the generic instantiations its bookkeeping uses (keyed by
+            // block and page), which no list of types reaches: the first placement and wake-up go through them.
+            var fault = new PostcopyFaultThread(new DestinationReturnPath(), null, log);
+            fault.PagePlaced(machine.RamBlocks[0], 0);
+            fault.WakeWaiters();
+            log.Debug("postcopy: switch path warmed ({Methods} methods) in {Ms:F1} ms", prepared, (MonotonicClock.NowNs - start) / 1e6);
+        }
+        catch (Exception e) when (e is ArgumentException or MemberAccessException or NotSupportedException)
+        {
+            // A method that cannot be prepared costs only its first call's JIT later, never the migration.
+            log.Debug(e, "postcopy: switch path warm-up stopped early");
+        }
+    });
 }

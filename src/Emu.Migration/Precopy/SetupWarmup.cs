@@ -30,29 +30,19 @@ internal static class SetupWarmup
     ];
 
     /// <summary>Starts the warm-up on a background thread, then runs <paramref name="then"/> there; it ends by itself.</summary>
-    public static void Start(ILogger log, Action then)
+    public static void Start(ILogger log, Action then) => JitWarmup.StartBackground("mig/warmup", () =>
     {
-        var t = new Thread(() =>
+        Warm(log);
+        try
         {
-            Warm(log);
-            try
-            {
-                then();
-            }
-            catch (Exception e)
-            {
-                // Only a warm-up: whatever failed here fails again, where it counts, in a real migration.
-                log.Warning(e, "migration: switchover warm-up failed");
-            }
-
-            // The warm-up's buffers (zstd's contexts, packet buffers) are large-object garbage; collected here, at
-            // start, they do not bring on a blocking collection inside a migration's setup (which took 10–15 ms
-            // longer with them left).
-            GC.Collect();
-        })
-        { Name = "mig/warmup", IsBackground = true, Priority = ThreadPriority.BelowNormal };
-        t.Start();
-    }
+            then();
+        }
+        catch (Exception e)
+        {
+            // Only a warm-up: whatever failed here fails again, where it counts, in a real migration.
+            log.Warning(e, "migration: switchover warm-up failed");
+        }
+    });
 
     private static void Warm(ILogger log)
     {

@@ -160,13 +160,14 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
     private MigrationOutcome Completed(JsonObject info, VmProcess destination, QmpClient dst, TimeSpan? switchToDone)
     {
         double? truePause = emulator == EmulatorKind.Emu ? destination.ReadTruePauseMs(TimeSpan.FromSeconds(3)) : null;
-        long? blocktime = null;
+        long? blocktime = null, vcpuBlocktime = null;
         PostcopySummary? summary = null;
         if (switchToDone != null)
         {
             // The destination completes after the source has sent its last page; its blocktime is final then.
             JsonObject dstInfo = WaitForMigrationStatus(dst, "completed");
             blocktime = Long(dstInfo, "postcopy-blocktime");
+            vcpuBlocktime = dstInfo["postcopy-vcpu-blocktime"] is JsonArray perVcpu ? perVcpu.Sum(v => v?.GetValue<long>() ?? 0) : null;
             summary = emulator == EmulatorKind.Emu ? destination.ReadPostcopySummary(TimeSpan.FromSeconds(3)) : null;
         }
 
@@ -201,6 +202,7 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             TruePauseMs: truePause,
             SwitchToDoneMs: switchToDone is { } t ? (long)t.TotalMilliseconds : null,
             BlocktimeMs: blocktime,
+            VcpuBlocktimeMs: vcpuBlocktime,
             Postcopy: summary);
     }
 

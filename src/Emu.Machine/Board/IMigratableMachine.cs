@@ -35,6 +35,12 @@ public interface IMigratableMachine
     /// <summary>The vCPU dirty-page limits (set-vcpu-dirty-limit, the dirty-limit capability) and dirty-rate tracking.</summary>
     DirtyLimitState DirtyLimit { get; }
 
+    /// <summary>
+    /// The source has stopped for the switch to postcopy: a destination's background population of guest RAM (if any)
+    /// stops, so that it does not slow the pause; pages it has not reached are backed when they are placed.
+    /// </summary>
+    void StopRamPrefault();
+
     /// <summary>Drops every cached translation of guest memory (TLBs, decoded blocks): after a load or a discard.</summary>
     void FlushCpuCaches();
 }

@@ -330,6 +330,8 @@ public sealed partial class PcMachine : IMigratableMachine, IDisposable
         }
     }
 
+    public void StopRamPrefault() => _prefault?.RequestStop();
+
     public void Dispose()
     {
         Quit();

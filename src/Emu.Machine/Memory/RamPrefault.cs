@@ -67,6 +67,12 @@ public sealed class RamPrefault : IDisposable
     /// <summary>True once every block is populated, or the work was stopped or refused by the host.</summary>
     public bool Finished => !_thread.IsAlive;
 
+    /// <summary>
+    /// Stops after the current step without waiting: the migration's switch has begun, and from there the loading
+    /// thread backs each page it places; population beside it only competes for the cores and the address space.
+    /// </summary>
+    public void RequestStop() => _stop = true;
+
     /// <summary>Stops after the current step and waits for the thread: the memory must stay mapped until then.</summary>
     public void Dispose()
     {

@@ -219,6 +219,12 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
             throw new MigrationStreamException($"postcopy: RAM_DISCARD at stream offset 0x{at:x} in state {State}, expected Advise or Discard");
         }
 
+        if (State == PostcopyState.Advise)
+        {
+            // The first discard comes after the source stopped its vCPUs: the pause has begun.
+            _machine.StopRamPrefault();
+        }
+
         SetState(PostcopyState.Discard);
         if (length < 3)
         {
@@ -293,6 +299,7 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
             throw new MigrationStreamException($"postcopy: LISTEN at stream offset 0x{at:x} in state {State}, expected Advise or Discard");
         }
 
+        _machine.StopRamPrefault();
         _listenStartTicks = Stopwatch.GetTimestamp();
         _mainPagesAtListen = _ram.PagesLoaded;
         Fault = new PostcopyFaultThread(ReturnPath, Blocktime, _log);

@@ -94,6 +94,11 @@ internal sealed class FakeMachine : IMigratableMachine, IDisposable
 
     public void FlushCpuCaches() => FlushCount++;
 
+    /// <summary>How many times the migration asked the machine to stop populating its RAM.</summary>
+    public int PrefaultStops { get; private set; }
+
+    public void StopRamPrefault() => PrefaultStops++;
+
     /// <summary>Writes a byte into a page as a guest store would: data first, then the dirty mark.</summary>
     public unsafe void GuestWrite(int block, ulong offset, byte value)
     {

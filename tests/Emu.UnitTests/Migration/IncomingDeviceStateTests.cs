@@ -125,6 +125,38 @@ public sealed class IncomingDeviceStateTests : IDisposable
         Assert.Equal(0, _machine.StartCount);
     }
 
+    /// <summary>
+    /// The first RAM_DISCARD comes after the source stopped its vCPUs: from there the destination's background
+    /// population of guest RAM must give way to the switch, and not before (ADVISE comes at setup, mid-precopy).
+    /// </summary>
+    [Fact]
+    public void TheFirstDiscardStopsTheBackgroundPopulationOfRam()
+    {
+        _mig.SetCapabilities([("postcopy-ram", true)]);
+        string sock = Path.Combine(_dir, "discard.sock");
+        _mig.StartIncoming($"unix:{sock}");
+        using var source = new FakeMachine(("pc.ram", 16 * 4096), ("vga.vram", 4 * 4096));
+        using var channel = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        channel.Connect(new UnixDomainSocketEndPoint(sock));
+        using var s = MigrationStream.ForWriting(new NetworkStream(channel, ownsSocket: false));
+        SaveVmWriter.WriteHeader(s);
+        MigCommandWriter.SendOpenReturnPath(s);
+        MigCommandWriter.SendPostcopyAdvise(s, 4096, 4096);
+        WriteRamSetup(s, source);
+        MigCommandWriter.SendPing(s, 1);
+        s.Flush();
+        WaitFor(() => _mig.IncomingStatus == MigrationStatus.Active, "active");
+        Thread.Sleep(50);
+        Assert.Equal(0, _machine.PrefaultStops);
+
+        MigCommandWriter.SendPostcopyRamDiscard(s, "pc.ram", [(0, 2 * 4096)]);
+        MigCommandWriter.SendPostcopyRamDiscard(s, "pc.ram", [(8 * 4096, 4096)]);
+        s.Flush();
+        WaitFor(() => _machine.PrefaultStops > 0, "the prefault stop");
+        Thread.Sleep(50);
+        Assert.Equal(1, _machine.PrefaultStops);
+    }
+
     private void Load(byte[] stream)
     {
         string file = Path.Combine(_dir, "snapshot.bin");

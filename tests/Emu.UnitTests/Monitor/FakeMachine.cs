@@ -49,4 +49,8 @@ internal sealed class FakeMachine(RunState initial = RunState.Running) : IMigrat
     public void FlushCpuCaches()
     {
     }
+
+    public void StopRamPrefault()
+    {
+    }
 }

@@ -37,7 +37,7 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
     // Pages somebody is parked on → how many are parked on each. A placement wakes the waiters only when its page
     // is here: waking every parked vCPU for every background page costs a context switch per page.
     private readonly Dictionary<(RamBlock, int), int> _awaited = [];
-    private readonly Thread _thread;
+    private PrestartedThread? _thread;
     private RamBlock? _lastBlock;
     private string? _failure;
     private bool _quit;
@@ -49,7 +49,6 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
         _returnPath = returnPath;
         _blocktime = blocktime;
         _log = log;
-        _thread = new Thread(Run) { Name = "mig/dst/fault", IsBackground = true };
     }
 
     /// <summary>Request-sent → page-placed latency of every remote fault.</summary>
@@ -70,7 +69,16 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
         }
     }
 
-    public void Start() => _thread.Start();
+    public void Start() => RunOn(new PrestartedThread(ThreadName));
+
+    /// <summary>Starts on a thread made ahead of time (<see cref="PrestartedThread"/>, named <see cref="ThreadName"/>).</summary>
+    public void RunOn(PrestartedThread thread)
+    {
+        _thread = thread;
+        thread.Run(Run);
+    }
+
+    public const string ThreadName = "mig/dst/fault";
 
     /// <summary>QEMU postcopy_ram_incoming_cleanup's fault-thread part: stop and join.</summary>
     public void Stop()
@@ -81,9 +89,9 @@ public sealed class PostcopyFaultThread : IPageFaultHandler
             Monitor.PulseAll(_lock);
         }
 
-        if (_thread.IsAlive && Thread.CurrentThread != _thread)
+        if (_thread is { IsAlive: true, IsCurrent: false } t)
         {
-            _thread.Join();
+            t.Join();
         }
     }
 

@@ -42,6 +42,10 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
     // Pages placed by preempt-channel loaders that have ended (one per connection, so a recovery adds another).
     private long _preemptPagesPlaced;
 
+    // The fault and listen threads, started at ADVISE so that LISTEN, inside the guest's pause, only wakes them.
+    private PrestartedThread? _faultHost;
+    private PrestartedThread? _listenHost;
+
     internal PostcopyIncoming(IMigratableMachine machine, MigrationStateMachine state, MigrationOptions options, RamLoader ram,
         Func<VmStateLoader> packageLoader, Action<string> requireDeviceState, Action startGuest, ILogger log)
     {
@@ -74,8 +78,8 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
     /// <summary>The incoming channel's stream: the return path is its other direction.</summary>
     public IoStream? Channel { get; set; }
 
-    /// <summary>Called at LISTEN to start the listen thread on the main stream.</summary>
-    public Action? StartListening { get; set; }
+    /// <summary>Called at LISTEN to run the listen loop on the main stream, on the thread it is given.</summary>
+    public Action<PrestartedThread>? StartListening { get; set; }
 
     /// <summary>
     /// Set once the main thread has handled RUN (or ended its load otherwise): QEMU's main_thread_load_event. The
@@ -206,6 +210,17 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
         }
 
         SetState(PostcopyState.Advise);
+        _faultHost ??= new PrestartedThread(PostcopyFaultThread.ThreadName);
+        _listenHost ??= new PrestartedThread(ListenThreadName);
+    }
+
+    public const string ListenThreadName = "mig/dst/listen";
+
+    /// <summary>Ends the threads started at ADVISE if LISTEN never gave them work (a precopy that completed, a failure).</summary>
+    public void ReleaseUnusedThreads()
+    {
+        _faultHost?.Cancel();
+        _listenHost?.Cancel();
     }
 
     /// <summary>
@@ -317,11 +332,11 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
         PagesMissingAtListen = missing;
         _machine.FlushCpuCaches();
         _ram.Postcopy = Fault;
-        Fault.Start();
+        Fault.RunOn(_faultHost ?? new PrestartedThread(PostcopyFaultThread.ThreadName));
         SetState(PostcopyState.Listening);
         _state.TrySet(MigrationStatus.Active, MigrationStatus.PostcopyActive);
         _log.Information("postcopy: listening, {Missing} pages missing", missing);
-        StartListening?.Invoke();
+        StartListening?.Invoke(_listenHost ?? new PrestartedThread(ListenThreadName));
     }
 
     /// <summary>
@@ -446,7 +461,11 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
     }
 
     /// <summary>Stops the fault thread and wakes every parked accessor with <paramref name="reason"/>.</summary>
-    public void Fail(string reason) => Fault?.Fail(reason);
+    public void Fail(string reason)
+    {
+        Fault?.Fail(reason);
+        ReleaseUnusedThreads();
+    }
 
     /// <summary>The one log line with postcopy's numbers, parsed by ./run.sh bench.</summary>
     public const string ResultLogTemplate =

@@ -29,7 +29,7 @@ public sealed partial class IncomingMigration
     private DowntimeStamp? _downtime;
     private MigrationListener? _recoverListener;
     private MigrationConnection? _preemptConnection;
-    private Thread? _listenThread;
+    private PrestartedThread? _listenThread;
     private Thread? _preemptThread;
     private MigrationListener? _preemptListener;
     private bool _shutDown;
@@ -97,10 +97,10 @@ public sealed partial class IncomingMigration
         AbandonRecovery(timedOut: false);
     }
 
-    private void StartListenThread(MigrationStream s)
+    private void StartListenThread(MigrationStream s, PrestartedThread thread)
     {
-        _listenThread = new Thread(() => ListenLoop(s)) { Name = "mig/dst/listen", IsBackground = true };
-        _listenThread.Start();
+        _listenThread = thread;
+        thread.Run(() => ListenLoop(s));
     }
 
     /// <summary>

@@ -157,7 +157,7 @@ public sealed partial class IncomingMigration
         _loader = new VmStateLoader(devices, [_ram], _postcopy);
         if (_postcopy != null)
         {
-            _postcopy.StartListening = () => StartListenThread(s);
+            _postcopy.StartListening = thread => StartListenThread(s, thread);
         }
 
         if (!_loader.Load(s))
@@ -181,6 +181,7 @@ public sealed partial class IncomingMigration
         // The last MULTIFD_FLUSH placed every page the channels carried; what is left of them only closes.
         _multifd?.Dispose();
         StartGuest();
+        _postcopy?.ReleaseUnusedThreads();
         _postcopy?.ReturnPath.TrySend(ReturnPathMessage.Shut(0));
         _state.TrySet(MigrationStatus.Active, MigrationStatus.Completed);
         _log.Information("migration: incoming completed, {Pages} pages, {Devices} device sections, run state {RunState}",

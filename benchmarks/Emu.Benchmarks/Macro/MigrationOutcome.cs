@@ -13,6 +13,8 @@ namespace Emu.Benchmarks.Macro;
 /// it could not be measured; the figures are those at the end (at cancellation for a run that did not converge).
 /// <see cref="GuestPassesDuring"/> is how many passes the ab guest finished on the source between <c>migrate</c> and
 /// completion; <see cref="TotalTimeRangeMs"/> spans the total times of repeated runs.
+/// <see cref="GuestPassesAfterSwitch"/> is how many passes the ab guest made on the destination in the
+/// <see cref="MigrationRun.GuestWorkWindow"/> after <c>migrate-start-postcopy</c>.
 /// <see cref="EventPauseMs"/> is the source's STOP event to the destination's RESUME event (QMP timestamps), for
 /// both emulators. <see cref="WireBytes"/> is what the source sent through the harness's counting proxy (multifd cases only).
 /// </summary>
@@ -33,7 +35,8 @@ internal sealed record MigrationOutcome(
     (long Min, long Max)? TotalTimeRangeMs = null,
     long? WireBytes = null,
     double? EventPauseMs = null,
-    long? VcpuBlocktimeMs = null)
+    long? VcpuBlocktimeMs = null,
+    int? GuestPassesAfterSwitch = null)
 {
     public static MigrationOutcome Failed(EmulatorKind emulator, string why) => new(emulator, false, why);
 
@@ -63,7 +66,8 @@ internal sealed record MigrationOutcome(
             Mid(runs, r => r.TransferredBytes), Mid(runs, r => r.Passes), Mid(runs, r => r.TruePauseMs),
             Mid(runs, r => r.SwitchToDoneMs), Mid(runs, r => r.BlocktimeMs), bySwitch[bySwitch.Count / 2].Postcopy,
             Mid(runs, r => r.GuestPassesDuring), (totalMin, totalMax),
-            Mid(runs, r => r.WireBytes), Mid(runs, r => r.EventPauseMs), Mid(runs, r => r.VcpuBlocktimeMs));
+            Mid(runs, r => r.WireBytes), Mid(runs, r => r.EventPauseMs), Mid(runs, r => r.VcpuBlocktimeMs),
+            Mid(runs, r => r.GuestPassesAfterSwitch));
     }
 
     /// <summary>The median of the figures present (the mean of the middle two for an even count), or null.</summary>

@@ -65,8 +65,19 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
             {
                 case "completed":
                     MigrationOutcome done = Completed(info, destination, dst, postcopyStartedAt is { } at ? sw.Elapsed - at : null);
+                    int? passesAfterSwitch = null;
+                    if (postcopyStartedAt is { } switchedAt)
+                    {
+                        // The destination guest's work in a fixed window from the switch: postcopy's stalls, counted
+                        // or not by an emulator's blocktime, and its length, as passes the guest did not make.
+                        TimeSpan rest = switchedAt + GuestWorkWindow - sw.Elapsed;
+                        Thread.Sleep(rest > TimeSpan.Zero ? rest : TimeSpan.Zero);
+                        passesAfterSwitch = CountPasses(destination);
+                    }
+
                     return done with
                     {
+                        GuestPassesAfterSwitch = passesAfterSwitch,
                         GuestPassesDuring = CountPasses(source) - _passesAtStart,
                         WireBytes = proxy?.BytesForwarded,
                         EventPauseMs = EventPauseMs(src, dst),
@@ -290,6 +301,9 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
     }
 
     /// <summary>The ab guest's passes so far on <paramref name="vm"/> (its "B" lines); null for other guests.</summary>
+    /// <summary>How long after <c>migrate-start-postcopy</c> the destination guest's passes are counted.</summary>
+    public static readonly TimeSpan GuestWorkWindow = TimeSpan.FromSeconds(3);
+
     private int? CountPasses(VmProcess vm) => migrationCase.Guest.ReadyText == "B" ? vm.CountSerial("B") : null;
 
     private static JsonObject QueryMigrate(QmpClient qmp) => qmp.Execute("query-migrate").AsObject();

@@ -24,14 +24,14 @@ public sealed partial class RamSaver
     /// wrap of the page search (a page may be sent again in the next round, and must not overtake its older copy on
     /// another channel) and at completion. No-op without multifd.
     /// </summary>
-    public void SendMultifdFlush(MigrationStream s)
+    public void SendMultifdFlush(MigrationStream s, bool waitForChannels = true)
     {
         if (Multifd is not { } multifd)
         {
             return;
         }
 
-        multifd.SyncMain(s);
+        multifd.SyncMain(s, waitForChannels);
         s.WriteU64((ulong)RamSaveFlags.MultifdFlush);
         _stats.AddRamBytes(Phase, 8);
         s.Flush();

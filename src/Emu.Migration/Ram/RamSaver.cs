@@ -128,8 +128,9 @@ public sealed partial class RamSaver
 
         _stats.AddRamBytes(Phase, s.Position - start);
 
-        // Every channel's first packet is a sync: the destination places no multifd page before the block list.
-        SendMultifdFlush(s);
+        // Every channel's first packet is a sync: the destination places no multifd page before the block list. Not
+        // waited for here: the channel threads may still be starting.
+        SendMultifdFlush(s, waitForChannels: false);
         s.WriteU64((ulong)RamSaveFlags.Eos);
         _stats.AddRamBytes(Phase, 8);
     }

@@ -306,7 +306,7 @@ public sealed class MigrationControllerTests : IDisposable
             s.Send("QEVN\0\0\0\u0003"u8.ToArray());
         }
 
-        WaitFor(() => dst.Mig.IncomingStatus == MigrationStatus.Failed, "failed");
+        WaitFor(() => dst.Mig.IncomingStatus == MigrationStatus.Failed && dst.IncomingError != null, "failed");
         Assert.Equal("savevm: wrong magic 0x5145564e at stream offset 0x0, expected 0x5145564d (QEVM)", dst.IncomingError);
         Assert.Equal(RunState.InMigrate, dst.Machine.RunState);
         Assert.Equal(["setup", "active", "failed"], dst.Statuses);

@@ -124,7 +124,7 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
         }
 
         dst.Execute("migrate-incoming", new JsonObject { ["uri"] = incoming });
-        return new BreakableProxy(int.Parse(incoming[(incoming.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        return new BreakableProxy(int.Parse(incoming[(incoming.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture), ProxySocketBufferBytes);
     }
 
     /// <summary>
@@ -301,6 +301,9 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
     }
 
     /// <summary>The ab guest's passes so far on <paramref name="vm"/> (its "B" lines); null for other guests.</summary>
+    /// <summary>The counting proxy's own socket buffers (see <see cref="BreakableProxy"/>): as Emu's multifd channels'.</summary>
+    private const int ProxySocketBufferBytes = 128 << 10;
+
     /// <summary>How long after <c>migrate-start-postcopy</c> the destination guest's passes are counted.</summary>
     public static readonly TimeSpan GuestWorkWindow = TimeSpan.FromSeconds(3);
 

@@ -178,9 +178,11 @@ public sealed partial class IncomingMigration
             throw new MigrationStreamException($"postcopy: stream ended at offset 0x{s.Position:x} in postcopy state {_postcopy.State} before RUN");
         }
 
-        // The last MULTIFD_FLUSH placed every page the channels carried; what is left of them only closes.
-        _multifd?.Dispose();
         StartGuest();
+
+        // The last MULTIFD_FLUSH placed every page the channels carried; what is left of them only closes, after the
+        // guest runs: closing four channels and their threads took 4-5 ms of the pause.
+        _multifd?.Dispose();
         _postcopy?.ReleaseUnusedThreads();
         _postcopy?.ReturnPath.TrySend(ReturnPathMessage.Shut(0));
         _state.TrySet(MigrationStatus.Active, MigrationStatus.Completed);

@@ -14,11 +14,19 @@ public sealed class BreakableProxy : IDisposable
     private readonly int _targetPort;
     private readonly List<Socket> _sockets = [];
     private readonly object _lock = new();
+    private readonly int? _socketBufferBytes;
     private long _bytesForwarded;
 
-    public BreakableProxy(int targetPort)
+    /// <param name="targetPort">The destination's loopback port.</param>
+    /// <param name="socketBufferBytes">
+    /// Caps both kernel buffers of the proxy's own sockets: a proxy meant only to count bytes should add as little
+    /// queue as it can, or a sender that caps its own buffers (Emu's multifd channels) runs that much further ahead
+    /// of its destination than without the proxy. Null leaves the kernel's autotuning.
+    /// </param>
+    public BreakableProxy(int targetPort, int? socketBufferBytes = null)
     {
         _targetPort = targetPort;
+        _socketBufferBytes = socketBufferBytes;
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -103,6 +111,15 @@ public sealed class BreakableProxy : IDisposable
             {
                 Socket client = _listener.AcceptSocket();
                 var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                if (_socketBufferBytes is { } bytes)
+                {
+                    foreach (Socket s in new[] { client, server })
+                    {
+                        s.ReceiveBufferSize = bytes;
+                        s.SendBufferSize = bytes;
+                    }
+                }
+
                 server.Connect(IPAddress.Loopback, _targetPort);
                 lock (_lock)
                 {

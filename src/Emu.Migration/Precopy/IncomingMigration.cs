@@ -71,6 +71,26 @@ public sealed partial class IncomingMigration
 
     public bool Join(TimeSpan timeout) => _thread?.Join(timeout) ?? true;
 
+    /// <summary>
+    /// The destination's warm-up, when it was started before this incoming migration (<c>-incoming defer</c>
+    /// starts it at once, so that it is not still running when the source's data arrives); null: started here.
+    /// </summary>
+    internal Task? DestinationWarmup { get; init; }
+
+    /// <summary>
+    /// Warms the destination's switch path in the background (<see cref="PostcopySwitchWarmup"/>) and each
+    /// device's load path (<see cref="SwitchoverWarmup.WarmDestination"/>, which loads each device's own state back
+    /// and must end before the load begins; the task ends with it). Measured through a deferred destination's
+    /// <c>migrate-incoming</c>: run then, before the accept, it held a whole 256 MiB multifd migration in the
+    /// sockets for ~240 ms.
+    /// </summary>
+    internal static Task StartDestinationWarmup(IMigratableMachine machine, ILogger log)
+    {
+        PostcopySwitchWarmup.Start(machine, log);
+        return Task.Factory.StartNew(() => SwitchoverWarmup.WarmDestination(machine.Devices), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
     /// <summary>Stops waiting or loading (shutdown): the load fails; a postcopy guest parked on a page is released.</summary>
     internal void Abort()
     {
@@ -92,8 +112,7 @@ public sealed partial class IncomingMigration
     {
         try
         {
-            PostcopySwitchWarmup.Start(_machine, _log);
-            SwitchoverWarmup.WarmDestination(_machine.Devices);
+            (DestinationWarmup ?? StartDestinationWarmup(_machine, _log)).GetAwaiter().GetResult();
             _connection ??= _listener!.Accept();
             if (_options.Has(MigrationCapability.PostcopyPreempt) && _listener != null)
             {

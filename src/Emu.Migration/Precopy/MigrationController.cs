@@ -21,6 +21,7 @@ public sealed partial class MigrationController : IDisposable
     private MigrationThread? _thread;
     private IncomingMigration? _incoming;
     private bool _incomingDeferred;
+    private Task? _destinationWarmup;
 
     /// <param name="machine">The machine to migrate or to load into.</param>
     /// <param name="emitEvent">QMP event sink: ("MIGRATION", {status}), ("MIGRATION_PASS", {pass}).</param>
@@ -280,6 +281,7 @@ public sealed partial class MigrationController : IDisposable
 
                 _incomingDeferred = true;
                 _machine.SetRunState(RunState.InMigrate);
+                _destinationWarmup = IncomingMigration.StartDestinationWarmup(_machine, _log);
                 return;
             }
 
@@ -315,7 +317,10 @@ public sealed partial class MigrationController : IDisposable
     {
         _machine.SetRunState(RunState.InMigrate);
         _incomingState.TrySet(MigrationStatus.None, MigrationStatus.Setup);
-        var incoming = new IncomingMigration(_machine, _incomingState, uri, _log, Autostart, OnIncomingFailed, Options);
+        var incoming = new IncomingMigration(_machine, _incomingState, uri, _log, Autostart, OnIncomingFailed, Options)
+        {
+            DestinationWarmup = _destinationWarmup,
+        };
         try
         {
             incoming.Start();

@@ -186,5 +186,12 @@ internal sealed class FakeDevice(string name, int instance) : IVmState<FakeDevic
 
     public FakeDeviceState Save() => State;
 
-    public void Load(FakeDeviceState state) => State = state;
+    /// <summary>States applied by a load (the destination's warm-up loads each device's own state back).</summary>
+    public int LoadCount { get; private set; }
+
+    public void Load(FakeDeviceState state)
+    {
+        State = state;
+        LoadCount++;
+    }
 }

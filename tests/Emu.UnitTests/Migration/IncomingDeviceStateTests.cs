@@ -157,6 +157,23 @@ public sealed class IncomingDeviceStateTests : IDisposable
         Assert.Equal(1, _machine.PrefaultStops);
     }
 
+    /// <summary>
+    /// <c>-incoming defer</c> warms the devices' load path at once, not at <c>migrate-incoming</c>: the warm-up loads
+    /// each device's own state back (no change) and must end before a load begins, so run late it held the source's
+    /// data in the sockets.
+    /// </summary>
+    [Fact]
+    public void ADeferredDestinationWarmsItsDevicesBeforeMigrateIncomingWithoutChangingThem()
+    {
+        var before = new FakeDeviceState { Counter = 7, Mode = 2 };
+        _machine.Timer.State = before;
+        _mig.StartIncoming("defer");
+        WaitFor(() => _machine.Timer.LoadCount == 1, "the warm-up's load");
+        Assert.Equal(before, _machine.Timer.State);
+        Assert.Equal(RunState.InMigrate, _machine.RunState);
+        Assert.Null(_mig.Incoming);
+    }
+
     private void Load(byte[] stream)
     {
         string file = Path.Combine(_dir, "snapshot.bin");

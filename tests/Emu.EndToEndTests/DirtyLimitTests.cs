@@ -71,7 +71,10 @@ public sealed class DirtyLimitTests
         pair.SetParameters(new JsonObject { ["max-bandwidth"] = 4UL << 20, ["downtime-limit"] = 300 });
         pair.Migrate();
         pair.WaitForSourceStatus("pre-switchover");
-        JsonObject vcpu = pair.SourceQmp.Execute("query-vcpu-dirty-limit").AsArray().Single()!.AsObject();
+        JsonArray limits = pair.SourceQmp.Execute("query-vcpu-dirty-limit").AsArray();
+        Assert.True(limits.Count == 1, $"pre-switchover without the migration's dirty limit in service (query-vcpu-dirty-limit: {limits.ToJsonString()})\n"
+            + $"query-migrate: {pair.SourceQmp.Execute("query-migrate").ToJsonString()}\n{pair.Diagnostics()}");
+        JsonObject vcpu = limits[0]!.AsObject();
         Assert.Equal(0, vcpu["cpu-index"]!.GetValue<int>());
         Assert.Equal(1, vcpu["limit-rate"]!.GetValue<long>());
 

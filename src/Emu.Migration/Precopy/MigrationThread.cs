@@ -138,6 +138,12 @@ public sealed partial class MigrationThread
 
     private void OnPass(long pass)
     {
+        // Current, not as of the last 100 ms window: a whole pass can be shorter than one (125 MiB in ~85 ms).
+        if (_stream != null)
+        {
+            _stats.TransferredBytes = _stream.Position;
+        }
+
         Passes.Add(Report.MigrationPassLog.Take(pass, _stats, Ram!.LastSyncDirtiedPages, _machine.ThrottlePercent, MonotonicClock.NowMs));
         _emit("MIGRATION_PASS", new JsonObject { ["pass"] = pass });
     }

@@ -52,8 +52,8 @@ public sealed class PrestartedThread
 
     private void Body()
     {
+        // Not disposed here: Run or Cancel may still be inside Set when this thread wakes.
         _go.Wait();
-        _go.Dispose();
         _work?.Invoke();
     }
 }

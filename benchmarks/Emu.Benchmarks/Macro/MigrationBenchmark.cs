@@ -216,15 +216,11 @@ internal static class MigrationBenchmark
                     WithRange(o.GuestPassesAfterSwitch, runs, r => r.GuestPassesAfterSwitch), Ms(p?.PageRequests), Ms(p?.FaultP50Us), Ms(p?.FaultP99Us), MiB(o.TransferredBytes));
             }
 
-            if (outcomes.Length == 2 && outcomes[0].Emulator == EmulatorKind.Emu && outcomes[1].Emulator == EmulatorKind.Qemu)
+            if (EmuQemuPair.Of(outcomes, allRuns[c]) is { } pair)
             {
-                MigrationOutcome e = outcomes[0], q = outcomes[1];
-                bool both = e.Completed && q.Completed;
-                List<MigrationOutcome>[] runs = allRuns[c];
-                string R(Func<MigrationOutcome, long?> figure) => both ? RatioWithRange(figure(e), figure(q), runs[0], runs[1], figure) : "-";
-                table.Add(c.Label, "**Emu/QEMU**", both ? "" : "no ratio: not both completed", R(o => o.TotalTimeMs),
-                    R(o => (long?)(o.EventPauseMs * 1000)), R(o => o.DowntimeMs), R(o => o.SwitchToDoneMs), "-",
-                    R(o => o.BlocktimeMs), R(o => o.VcpuBlocktimeMs), R(o => o.GuestPassesAfterSwitch), "-", "-", "-", R(o => o.TransferredBytes));
+                table.Add(c.Label, "**Emu/QEMU**", pair.BothCompleted ? "" : "no ratio: not both completed", pair.Ratio(o => o.TotalTimeMs),
+                    pair.Ratio(PauseUs), pair.Ratio(o => o.DowntimeMs), pair.Ratio(o => o.SwitchToDoneMs), "-",
+                    pair.Ratio(o => o.BlocktimeMs), pair.Ratio(o => o.VcpuBlocktimeMs), pair.Ratio(o => o.GuestPassesAfterSwitch), "-", "-", "-", pair.Ratio(o => o.TransferredBytes));
             }
         }
 
@@ -243,14 +239,10 @@ internal static class MigrationBenchmark
                     o.GuestPassesDuring?.ToString(CultureInfo.InvariantCulture) ?? "-");
             }
 
-            if (outcomes.Length == 2 && outcomes[0].Emulator == EmulatorKind.Emu && outcomes[1].Emulator == EmulatorKind.Qemu)
+            if (EmuQemuPair.Of(outcomes, allRuns[c]) is { } pair)
             {
-                MigrationOutcome e = outcomes[0], q = outcomes[1];
-                bool both = e.Completed && q.Completed;
-                List<MigrationOutcome>[] runs = allRuns[c];
-                string R(Func<MigrationOutcome, long?> figure) => both ? RatioWithRange(figure(e), figure(q), runs[0], runs[1], figure) : "-";
-                table.Add(c.Label, c.BandwidthLabel, c.DowntimeLimitLabel, "**Emu/QEMU**", both ? "" : TotalTimeBound(e, q, c),
-                    R(o => o.TotalTimeMs), R(o => o.DowntimeMs), R(o => (long?)(o.EventPauseMs * 1000)), "-", R(o => o.SetupTimeMs), R(o => o.TransferredBytes), R(o => o.WireBytes), R(o => o.Passes), "-");
+                table.Add(c.Label, c.BandwidthLabel, c.DowntimeLimitLabel, "**Emu/QEMU**", pair.BothCompleted ? "" : TotalTimeBound(pair.Emu, pair.Qemu, c),
+                    pair.Ratio(o => o.TotalTimeMs), pair.Ratio(o => o.DowntimeMs), pair.Ratio(PauseUs), "-", pair.Ratio(o => o.SetupTimeMs), pair.Ratio(o => o.TransferredBytes), pair.Ratio(o => o.WireBytes), pair.Ratio(o => o.Passes), "-");
             }
         }
 
@@ -313,6 +305,22 @@ internal static class MigrationBenchmark
         return pairs.Count < 2 || median == "-"
             ? median
             : $"{median} ({pairs.Min().ToString("F2", CultureInfo.InvariantCulture)}–{pairs.Max().ToString("F2", CultureInfo.InvariantCulture)})";
+    }
+
+    /// <summary>The STOP → RESUME pause in whole microseconds, for a ratio (the ratio helpers take whole numbers).</summary>
+    private static long? PauseUs(MigrationOutcome o) => (long?)(o.EventPauseMs * 1000);
+
+    /// <summary>A case's Emu and QEMU outcomes side by side (with every run of each), for its Emu/QEMU row.</summary>
+    private sealed record EmuQemuPair(MigrationOutcome Emu, MigrationOutcome Qemu, List<MigrationOutcome>[] Runs)
+    {
+        public bool BothCompleted => Emu.Completed && Qemu.Completed;
+
+        /// <summary>One figure's ratio of medians with the range of the paired runs' ratios; "-" unless both completed.</summary>
+        public string Ratio(Func<MigrationOutcome, long?> figure) =>
+            BothCompleted ? RatioWithRange(figure(Emu), figure(Qemu), Runs[0], Runs[1], figure) : "-";
+
+        public static EmuQemuPair? Of(MigrationOutcome[] outcomes, List<MigrationOutcome>[] runs) =>
+            outcomes is [{ Emulator: EmulatorKind.Emu } e, { Emulator: EmulatorKind.Qemu } q] ? new(e, q, runs) : null;
     }
 
     private static string Ratio(long? emu, long? qemu) =>

@@ -300,13 +300,13 @@ internal sealed class MigrationRun(EmulatorKind emulator, MigrationCase migratio
         return info;
     }
 
-    /// <summary>The ab guest's passes so far on <paramref name="vm"/> (its "B" lines); null for other guests.</summary>
     /// <summary>The counting proxy's own socket buffers (see <see cref="BreakableProxy"/>): as Emu's multifd channels'.</summary>
     private const int ProxySocketBufferBytes = 128 << 10;
 
     /// <summary>How long after <c>migrate-start-postcopy</c> the destination guest's passes are counted.</summary>
     public static readonly TimeSpan GuestWorkWindow = TimeSpan.FromSeconds(3);
 
+    /// <summary>The ab guest's passes so far on <paramref name="vm"/> (its "B" lines); null for other guests.</summary>
     private int? CountPasses(VmProcess vm) => migrationCase.Guest.ReadyText == "B" ? vm.CountSerial("B") : null;
 
     private static JsonObject QueryMigrate(QmpClient qmp) => qmp.Execute("query-migrate").AsObject();

@@ -118,7 +118,6 @@ public sealed class MultifdSender : IDisposable
     /// </summary>
     public const int SocketBufferBytes = 128 << 10;
 
-
     /// <summary>
     /// QEMU multifd_queue_page: adds a page to the batch; a full batch, or a page of another block, sends the batch
     /// first. Bytes the channels have written since the last call are charged to <paramref name="main"/>'s rate
@@ -160,14 +159,12 @@ public sealed class MultifdSender : IDisposable
                 Monitor.PulseAll(_lock);
             }
 
-            foreach (MultifdSendChannel c in _channels)
+            if (waitForChannels)
             {
-                if (!waitForChannels)
+                foreach (MultifdSendChannel c in _channels)
                 {
-                    break;
+                    WaitIdle(c);
                 }
-
-                WaitIdle(c);
             }
         }
 

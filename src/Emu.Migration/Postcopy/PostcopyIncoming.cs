@@ -214,7 +214,7 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
         _listenHost ??= new PrestartedThread(ListenThreadName);
     }
 
-    public const string ListenThreadName = "mig/dst/listen";
+    private const string ListenThreadName = "mig/dst/listen";
 
     /// <summary>Ends the threads started at ADVISE if LISTEN never gave them work (a precopy that completed, a failure).</summary>
     public void ReleaseUnusedThreads()
@@ -332,11 +332,12 @@ public sealed partial class PostcopyIncoming : IVmCommandHandler
         PagesMissingAtListen = missing;
         _machine.FlushCpuCaches();
         _ram.Postcopy = Fault;
-        Fault.RunOn(_faultHost ?? new PrestartedThread(PostcopyFaultThread.ThreadName));
+        // Both threads exist: LISTEN is refused unless ADVISE (which starts them) came first.
+        Fault.RunOn(_faultHost!);
         SetState(PostcopyState.Listening);
         _state.TrySet(MigrationStatus.Active, MigrationStatus.PostcopyActive);
         _log.Information("postcopy: listening, {Missing} pages missing", missing);
-        StartListening?.Invoke(_listenHost ?? new PrestartedThread(ListenThreadName));
+        StartListening?.Invoke(_listenHost!);
     }
 
     /// <summary>

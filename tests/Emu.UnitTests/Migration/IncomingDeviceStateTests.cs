@@ -94,19 +94,10 @@ public sealed class IncomingDeviceStateTests : IDisposable
     [Fact]
     public void APostcopyPackageWithoutAnExpectedSectionIsRefusedAtRun()
     {
-        _mig.SetCapabilities([("postcopy-ram", true)]);
-        string sock = Path.Combine(_dir, "postcopy.sock");
-        _mig.StartIncoming($"unix:{sock}");
         using var source = new FakeMachine(("pc.ram", 16 * 4096), ("vga.vram", 4 * 4096));
-        using var channel = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        channel.Connect(new UnixDomainSocketEndPoint(sock));
-        using (var s = MigrationStream.ForWriting(new NetworkStream(channel, ownsSocket: false)))
+        using Socket channel = ConnectPostcopySource("postcopy.sock");
+        using (MigrationStream s = BeginPostcopyStream(channel, source))
         {
-            SaveVmWriter.WriteHeader(s);
-            MigCommandWriter.SendOpenReturnPath(s);
-            MigCommandWriter.SendPostcopyAdvise(s, 4096, 4096);
-            WriteRamSetup(s, source);
-
             var package = new MemoryStream();
             using (var p = MigrationStream.ForWriting(package))
             {
@@ -132,17 +123,9 @@ public sealed class IncomingDeviceStateTests : IDisposable
     [Fact]
     public void TheFirstDiscardStopsTheBackgroundPopulationOfRam()
     {
-        _mig.SetCapabilities([("postcopy-ram", true)]);
-        string sock = Path.Combine(_dir, "discard.sock");
-        _mig.StartIncoming($"unix:{sock}");
         using var source = new FakeMachine(("pc.ram", 16 * 4096), ("vga.vram", 4 * 4096));
-        using var channel = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        channel.Connect(new UnixDomainSocketEndPoint(sock));
-        using var s = MigrationStream.ForWriting(new NetworkStream(channel, ownsSocket: false));
-        SaveVmWriter.WriteHeader(s);
-        MigCommandWriter.SendOpenReturnPath(s);
-        MigCommandWriter.SendPostcopyAdvise(s, 4096, 4096);
-        WriteRamSetup(s, source);
+        using Socket channel = ConnectPostcopySource("discard.sock");
+        using MigrationStream s = BeginPostcopyStream(channel, source);
         MigCommandWriter.SendPing(s, 1);
         s.Flush();
         WaitFor(() => _mig.IncomingStatus == MigrationStatus.Active, "active");
@@ -172,6 +155,28 @@ public sealed class IncomingDeviceStateTests : IDisposable
         Assert.Equal(before, _machine.Timer.State);
         Assert.Equal(RunState.InMigrate, _machine.RunState);
         Assert.Null(_mig.Incoming);
+    }
+
+    /// <summary>A postcopy destination listening on a unix socket named <paramref name="name"/>, and the source's end of it.</summary>
+    private Socket ConnectPostcopySource(string name)
+    {
+        _mig.SetCapabilities([("postcopy-ram", true)]);
+        string sock = Path.Combine(_dir, name);
+        _mig.StartIncoming($"unix:{sock}");
+        var channel = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        channel.Connect(new UnixDomainSocketEndPoint(sock));
+        return channel;
+    }
+
+    /// <summary>A postcopy source's stream up to its RAM block list: header, OPEN_RETURN_PATH, ADVISE.</summary>
+    private static MigrationStream BeginPostcopyStream(Socket channel, FakeMachine source)
+    {
+        MigrationStream s = MigrationStream.ForWriting(new NetworkStream(channel, ownsSocket: false));
+        SaveVmWriter.WriteHeader(s);
+        MigCommandWriter.SendOpenReturnPath(s);
+        MigCommandWriter.SendPostcopyAdvise(s, 4096, 4096);
+        WriteRamSetup(s, source);
+        return s;
     }
 
     private void Load(byte[] stream)
